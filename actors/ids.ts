@@ -27,12 +27,12 @@ export const returnId = (text: string): ReturnId => text as ReturnId;
 export const transferId = (text: string): TransferId => text as TransferId;
 export const channelId = (text: string): ChannelId => text as ChannelId;
 
-/** The key of one SKU-location actor. A NUL byte cannot appear in an id, so the split is unambiguous. */
+/** The key of one SKU-location actor. `|` cannot appear in an id, so the split is unambiguous. */
 export type ActorKey = Brand<string, 'ActorKey'>;
 export function actorKeyOf(location: LocationId, item: Sku): ActorKey {
-  return `${location}\u0000${item}` as ActorKey;
+  return `${location}|${item}` as ActorKey;
 }
 export function splitActorKey(key: ActorKey): { location: LocationId; sku: Sku } {
-  const at = key.indexOf('\u0000');
+  const at = key.indexOf('|');
   return { location: key.slice(0, at) as LocationId, sku: key.slice(at + 1) as Sku };
 }

@@ -6,6 +6,7 @@ export * from './events.ts';
 export * from './evolve.ts';
 export * from './idempotency.ts';
 export * from './ids.ts';
+export * from './keyed.ts';
 export * from './ledger.ts';
 export * from './limits.ts';
 export * from './machine.ts';

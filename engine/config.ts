@@ -1,0 +1,133 @@
+// Configuration is read once, here, from the environment (DESIGN.md §9). Every other module receives a
+// `Config`. An unknown STOCKLEDGER_* variable or an invalid value stops the start with a message that
+// names the setting, so a typo never silently falls back to a default.
+
+import path from 'node:path';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Fault injection for tests: the commit of batch number N (1-based) fails inside the LMDB transaction. */
+export interface FaultInjection {
+  readonly failCommitAtBatch: number | null;
+  readonly stallCommitAtBatch: number | null;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly shardCount: number;
+  readonly maxResidentActors: number;
+  readonly apiKeysFile: string | null;
+  readonly natsUrl: string | null;
+  readonly nodeId: string;
+  readonly logLevel: LogLevel;
+  /** How long a command id's first outcome is kept for idempotent replays. */
+  readonly idempotencyRetentionMs: number;
+  /** Commands applied and committed together in one LMDB transaction, at most. */
+  readonly batchCommandsMax: number;
+  /** Commands waiting in one shard's mailbox before new ones are refused with OVERLOADED. */
+  readonly mailboxCommandsMax: number;
+  /** A commit that has not reached the disk after this long stops the process. */
+  readonly commitWatchdogMs: number;
+  /** How often the deadline heaps are checked for due reservation expiries. */
+  readonly expiryTickMs: number;
+  readonly faults: FaultInjection;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`${setting}: ${message}`);
+    this.setting = setting;
+  }
+}
+
+const KNOWN = new Set([
+  'STOCKLEDGER_DATA_DIR',
+  'STOCKLEDGER_SHARDS',
+  'STOCKLEDGER_MAX_RESIDENT_ACTORS',
+  'STOCKLEDGER_API_KEYS',
+  'STOCKLEDGER_NODE_ID',
+  'STOCKLEDGER_IDEMPOTENCY_RETENTION_HOURS',
+  'STOCKLEDGER_BATCH_MAX',
+  'STOCKLEDGER_MAILBOX_MAX',
+  'STOCKLEDGER_COMMIT_WATCHDOG_MS',
+  'STOCKLEDGER_EXPIRY_TICK_MS',
+  'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH',
+  'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH',
+]);
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^[0-9]+$/.test(text))
+    throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(text)}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function optionalInteger(env: Environment, name: string): number | null {
+  return env[name] === undefined || env[name] === ''
+    ? null
+    : integer(env, name, 0, 1, Number.MAX_SAFE_INTEGER);
+}
+
+function text(env: Environment, name: string): string | null {
+  const value = env[name];
+  return value === undefined || value === '' ? null : value;
+}
+
+/** Reads the configuration from `env` (the process environment by default); `overrides` come from CLI flags. */
+export function loadConfig(env: Environment = process.env, overrides: Partial<Config> = {}): Config {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('STOCKLEDGER_') && !KNOWN.has(name)) {
+      throw new ConfigError(name, 'is not a setting stockledger knows; check the spelling');
+    }
+  }
+  const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      'LOG_LEVEL',
+      `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
+    );
+  }
+  const host = text(env, 'HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host))
+    throw new ConfigError('HOST', `is not a host name or address: ${host}`);
+  const natsUrl = text(env, 'NATS_URL');
+  if (natsUrl !== null && !/^(nats|tls):\/\/[^\s]+$/.test(natsUrl)) {
+    throw new ConfigError('NATS_URL', `must look like nats://host:port, got ${JSON.stringify(natsUrl)}`);
+  }
+  const nodeId = text(env, 'STOCKLEDGER_NODE_ID') ?? 'node-1';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(nodeId)) {
+    throw new ConfigError('STOCKLEDGER_NODE_ID', 'must be 1-64 letters, digits, dots, dashes or underscores');
+  }
+  const config: Config = {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host,
+    dataDir: path.resolve(text(env, 'STOCKLEDGER_DATA_DIR') ?? './data'),
+    shardCount: integer(env, 'STOCKLEDGER_SHARDS', 64, 1, 4096),
+    maxResidentActors: integer(env, 'STOCKLEDGER_MAX_RESIDENT_ACTORS', 200_000, 16, 50_000_000),
+    apiKeysFile: text(env, 'STOCKLEDGER_API_KEYS'),
+    natsUrl,
+    nodeId,
+    logLevel: logLevel as LogLevel,
+    idempotencyRetentionMs:
+      integer(env, 'STOCKLEDGER_IDEMPOTENCY_RETENTION_HOURS', 168, 1, 24 * 365) * 3_600_000,
+    batchCommandsMax: integer(env, 'STOCKLEDGER_BATCH_MAX', 2048, 1, 100_000),
+    mailboxCommandsMax: integer(env, 'STOCKLEDGER_MAILBOX_MAX', 50_000, 1, 10_000_000),
+    commitWatchdogMs: integer(env, 'STOCKLEDGER_COMMIT_WATCHDOG_MS', 15_000, 100, 600_000),
+    expiryTickMs: integer(env, 'STOCKLEDGER_EXPIRY_TICK_MS', 250, 10, 60_000),
+    faults: {
+      failCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH'),
+      stallCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH'),
+    },
+  };
+  return { ...config, ...overrides };
+}

@@ -1,0 +1,868 @@
+// The runtime: shards with bounded mailboxes, resident actors, and group commit.
+//
+// Work arrives as jobs in the mailbox of a shard. The engine drains mailboxes round-robin into a batch,
+// runs each job synchronously against the actors (one command at a time per actor, in arrival order),
+// and writes everything the batch did (log records, snapshots, idempotency records, history index,
+// deadlines, headers, outbox) in ONE LMDB write transaction. Callers are answered, and events
+// published, only after that transaction is on disk. Batch N+1 is applied while batch N commits; its
+// answers still wait for its own commit. A failed or stalled commit is fatal: `onFatal` is called and
+// the process is expected to exit non-zero; recovery from disk brings it back.
+
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Actor } from 'xstate';
+import { createActor } from 'xstate';
+import type { Expire, Ledger, LedgerEvent, Refusal, SkuLocationCommand } from '../actors/index.ts';
+import {
+  AssertionError,
+  actorKeyOf,
+  assert,
+  canonicalJson,
+  commandId as commandIdOf,
+  emptyLedger,
+  findEntry,
+  locationId,
+  refusalFor,
+  reservationId as reservationIdOf,
+  skuLocationMachine,
+  sku as skuOf,
+} from '../actors/index.ts';
+import { EngineClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { DeadlineHeap } from './deadline-heap.ts';
+import {
+  EngineClosedError,
+  EngineError,
+  FatalCommitError,
+  IdempotencyConflictError,
+  OverloadedError,
+} from './errors.ts';
+import type { CommandInput, StockPosition } from './inputs.ts';
+import { positionOf, stamp } from './inputs.ts';
+import { shardOf } from './shard-of.ts';
+import type { Layout, Store } from './store/lmdb-store.ts';
+import { encodeLogRecord, GENESIS_HASH, hashOf, lastLogRecord, openStore } from './store/lmdb-store.ts';
+import type {
+  CommandEntry,
+  CommandMeta,
+  IdempotencyRecord,
+  LogEntry,
+  LogRecord,
+  OutboxRecord,
+  ReservationHeader,
+  TransferHeader,
+} from './store/records.ts';
+
+/** Batches whose commit is under way at once; beyond this, draining waits (back-pressure on the disk). */
+const inflightBatchesMax = 4;
+/** Idempotency records pruned per background pass, so pruning never holds the writer for long. */
+const prunePerPassMax = 5_000;
+const pruneIntervalMs = 60_000;
+
+export type CommandOutcome =
+  | {
+      readonly ok: true;
+      readonly commandId: string;
+      readonly events: readonly LedgerEvent[];
+      readonly position: StockPosition;
+    }
+  | {
+      readonly ok: false;
+      readonly commandId: string;
+      readonly refusal: Refusal;
+      readonly position: StockPosition;
+    };
+
+export interface JobResult<T> {
+  readonly result: T;
+  /** True when the answer is the stored first outcome of an earlier request with the same key. */
+  readonly replayed: boolean;
+}
+
+/** What a job may do inside a batch. Everything it does is committed atomically with the batch. */
+export interface BatchContext {
+  readonly atMs: number;
+  /** Applies one command to its actor and records what happened. */
+  apply(input: CommandInput, meta: CommandMeta): CommandOutcome;
+  /** Applies an engine-internal command (expiry). */
+  applyInternal(command: Omit<Expire, 'atMs'>, meta: CommandMeta): CommandOutcome;
+  /** Would this command be refused right now? Nothing is recorded. */
+  check(input: CommandInput): Refusal | null;
+  ledger(location: string, sku: string): Ledger;
+  reservation(reservationId: string): ReservationHeader | undefined;
+  putReservation(shard: number, header: ReservationHeader): void;
+  transfer(transferId: string): TransferHeader | undefined;
+  putTransfer(shard: number, header: TransferHeader): void;
+  addOutbox(record: OutboxRecord): void;
+  ackOutbox(id: string): void;
+}
+
+export interface JobSpec<T> {
+  /** The shard whose mailbox takes the job (its primary owner). */
+  readonly shard: number;
+  /** Idempotency key: the same key returns the first result; null for jobs that need none. */
+  readonly key: string | null;
+  /** Canonical text of what the job says, compared on replays of the same key. */
+  readonly body: unknown;
+  run(context: BatchContext): T;
+}
+
+export interface CommittedBatch {
+  readonly records: readonly LogRecord[];
+}
+
+export type CommitListener = (batch: CommittedBatch) => void;
+
+export interface EngineStats {
+  readonly residentActors: number;
+  readonly mailboxDepth: number;
+  readonly batchesCommitted: number;
+  readonly commandsApplied: number;
+  readonly idempotentReplays: number;
+  readonly openDeadlines: number;
+}
+
+interface Resident {
+  readonly key: string;
+  readonly shard: number;
+  readonly actor: Actor<typeof skuLocationMachine>;
+  /** The state as of the last committed batch; reads use it, so they never run ahead of disk. */
+  committed: Ledger;
+  /** Batches under way that touched this actor; it cannot be passivated before they commit. */
+  pending: number;
+}
+
+interface QueuedJob {
+  readonly spec: JobSpec<unknown>;
+  readonly fingerprint: string;
+  resolve(value: JobResult<unknown>): void;
+  reject(error: unknown): void;
+}
+
+interface ShardState {
+  readonly id: number;
+  readonly mailbox: QueuedJob[];
+  mailboxHead: number;
+  sequence: number;
+  lastHash: Uint8Array;
+  readonly deadlines: DeadlineHeap;
+}
+
+interface Acknowledgement {
+  readonly job: QueuedJob;
+  readonly value: JobResult<unknown>;
+}
+
+/** Everything one batch does before it is committed. */
+class Batch {
+  readonly number: number;
+  readonly atMs: number;
+  readonly entries = new Map<number, LogEntry[]>();
+  readonly snapshots = new Map<string, { ledger: Ledger; shard: number }>();
+  readonly history: { actorKey: string; version: number; shard: number; entry: number }[] = [];
+  readonly idempotency = new Map<string, IdempotencyRecord>();
+  readonly deadlinesAdded: [number, number, string, string][] = [];
+  readonly deadlinesRemoved: [number, number, string, string][] = [];
+  readonly reservations = new Map<string, ReservationHeader>();
+  readonly transfers = new Map<string, TransferHeader>();
+  readonly outboxAdded: OutboxRecord[] = [];
+  readonly outboxAcked: string[] = [];
+  readonly touched = new Set<Resident>();
+  readonly acknowledgements: Acknowledgement[] = [];
+  commands = 0;
+
+  constructor(number: number, atMs: number) {
+    this.number = number;
+    this.atMs = atMs;
+  }
+
+  entriesOf(shard: number): LogEntry[] {
+    let list = this.entries.get(shard);
+    if (list === undefined) {
+      list = [];
+      this.entries.set(shard, list);
+    }
+    return list;
+  }
+
+  get isEmpty(): boolean {
+    return this.acknowledgements.length === 0 && this.entries.size === 0 && this.outboxAcked.length === 0;
+  }
+}
+
+export function fingerprintOf(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('base64url').slice(0, 32);
+}
+
+export interface EngineOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Called when a commit fails or stalls; the default throws, main exits the process non-zero. */
+  readonly onFatal?: (error: Error) => void;
+  readonly wallClockMs?: () => number;
+}
+
+export class Engine {
+  readonly config: Config;
+  readonly store: Store;
+  readonly layout: Layout;
+  readonly #logger: Logger;
+  readonly #onFatal: (error: Error) => void;
+  readonly #clock: EngineClock;
+  readonly #shards: ShardState[];
+  readonly #resident = new Map<string, Resident>();
+  /** Idempotency records of batches applied but not yet committed, by key. */
+  readonly #pendingKeys = new Map<string, IdempotencyRecord>();
+  readonly #pendingReservations = new Map<string, ReservationHeader>();
+  readonly #pendingTransfers = new Map<string, TransferHeader>();
+  readonly #listeners = new Set<CommitListener>();
+  #batchNumber = 0;
+  #inflight = 0;
+  #drainScheduled = false;
+  #closing = false;
+  #fatal: Error | null = null;
+  #nextShard = 0;
+  #mailboxDepth = 0;
+  #batchesCommitted = 0;
+  #commandsApplied = 0;
+  #idempotentReplays = 0;
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #idle: (() => void)[] = [];
+
+  constructor(options: EngineOptions) {
+    this.config = options.config;
+    this.#logger = options.logger;
+    this.#onFatal =
+      options.onFatal ??
+      ((error) => {
+        throw error;
+      });
+    this.#clock = new EngineClock(0, options.wallClockMs);
+    this.store = openStore({
+      dataDir: this.config.dataDir,
+      shardCount: this.config.shardCount,
+      nowMs: this.#clock.now(),
+    });
+    this.layout = this.store.layout;
+    this.#shards = [];
+    for (let id = 0; id < this.config.shardCount; id++) {
+      const last = lastLogRecord(this.store, id);
+      if (last !== null) this.#clock.raiseFloor(last.atMs);
+      this.#shards.push({
+        id,
+        mailbox: [],
+        mailboxHead: 0,
+        sequence: last?.sequence ?? 0,
+        lastHash: last?.hash ?? GENESIS_HASH,
+        deadlines: new DeadlineHeap(),
+      });
+    }
+    for (const { key } of this.store.deadlines.getRange({})) {
+      const [shard, expiresAtMs, actorKey, reservationId] = key;
+      this.#shards[shard]?.deadlines.push({ expiresAtMs, actorKey, reservationId });
+    }
+  }
+
+  /** Starts the background work: expiry ticks, outbox delivery of what recovery found, pruning. */
+  start(): void {
+    this.#expireDue();
+    this.#deliverOutbox([...this.store.outbox.getRange({})].map(({ value }) => value));
+    this.#timers.push(setInterval(() => this.#expireDue(), this.config.expiryTickMs));
+    this.#timers.push(setInterval(() => void this.#pruneIdempotency(), pruneIntervalMs));
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  now(): number {
+    return this.#clock.now();
+  }
+
+  shardOfLocation(location: string): number {
+    return shardOf(location, this.config.shardCount);
+  }
+
+  shardOfKey(key: string): number {
+    return shardOf(key, this.config.shardCount);
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Queues a job. Resolves once its batch is durable; rejects with OVERLOADED when the mailbox is full. */
+  run<T>(spec: JobSpec<T>): Promise<JobResult<T>> {
+    if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#closing) return Promise.reject(new EngineClosedError());
+    const shard = this.#shards[spec.shard];
+    assert(shard !== undefined, `no shard ${spec.shard}`);
+    const depth = shard.mailbox.length - shard.mailboxHead;
+    if (depth >= this.config.mailboxCommandsMax) return Promise.reject(new OverloadedError(shard.id, depth));
+    return new Promise<JobResult<T>>((resolve, reject) => {
+      shard.mailbox.push({
+        spec: spec as JobSpec<unknown>,
+        fingerprint: spec.key === null ? '' : fingerprintOf(spec.body),
+        resolve: resolve as (value: JobResult<unknown>) => void,
+        reject,
+      });
+      this.#mailboxDepth++;
+      this.#scheduleDrain();
+    });
+  }
+
+  /** Submits independent commands; each is its own idempotent job keyed by its command id. */
+  submit(commands: readonly CommandInput[], meta: CommandMeta): Promise<JobResult<CommandOutcome>[]> {
+    return Promise.all(
+      commands.map((command) =>
+        this.run({
+          shard: this.shardOfLocation(command.location),
+          key: `command:${command.commandId}`,
+          body: command,
+          run: (context) => context.apply(command, meta),
+        }),
+      ),
+    );
+  }
+
+  /** The committed position of a SKU-location (all zero for one never seen). */
+  position(location: string, sku: string): StockPosition {
+    return positionOf(this.committedLedger(location, sku));
+  }
+
+  committedLedger(location: string, sku: string): Ledger {
+    const key = actorKeyOf(locationId(location), skuOf(sku));
+    const resident = this.#resident.get(key);
+    if (resident !== undefined) return resident.committed;
+    return this.store.snapshots.get(key)?.ledger ?? emptyLedger(skuOf(sku), locationId(location));
+  }
+
+  reservationHeader(reservationId: string): ReservationHeader | undefined {
+    return this.store.reservations.get(reservationId);
+  }
+
+  transferHeader(transferId: string): TransferHeader | undefined {
+    return this.store.transfers.get(transferId);
+  }
+
+  stats(): EngineStats {
+    let openDeadlines = 0;
+    for (const shard of this.#shards) openDeadlines += shard.deadlines.size;
+    return {
+      residentActors: this.#resident.size,
+      mailboxDepth: this.#mailboxDepth,
+      batchesCommitted: this.#batchesCommitted,
+      commandsApplied: this.#commandsApplied,
+      idempotentReplays: this.#idempotentReplays,
+      openDeadlines,
+    };
+  }
+
+  /** Deadlines of holds due within `withinMs` from now, across shards. */
+  deadlinesDueWithin(withinMs: number): number {
+    const by = this.#clock.now() + withinMs;
+    let due = 0;
+    for (const shard of this.#shards) due += shard.deadlines.countDueBy(by);
+    return due;
+  }
+
+  /** Stops accepting work, drains and commits what was accepted, stops the actors, closes the store. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#whenIdle();
+    for (const resident of this.#resident.values()) resident.actor.stop();
+    this.#resident.clear();
+    await this.store.close();
+  }
+
+  // ---- draining and committing -------------------------------------------------------------------
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
+  }
+
+  #whenIdle(): Promise<void> {
+    if (this.#mailboxDepth === 0 && this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #drain(): void {
+    if (this.#fatal !== null) return;
+    while (this.#inflight < inflightBatchesMax && this.#mailboxDepth > 0) {
+      const batch = new Batch(++this.#batchNumber, this.#clock.now());
+      this.#fill(batch);
+      if (batch.isEmpty) continue;
+      this.#commit(batch);
+    }
+    if (this.#mailboxDepth === 0 && this.#inflight === 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  #fill(batch: Batch): void {
+    const shardCount = this.#shards.length;
+    let emptyInARow = 0;
+    while (
+      batch.commands < this.config.batchCommandsMax &&
+      this.#mailboxDepth > 0 &&
+      emptyInARow < shardCount
+    ) {
+      const shard = this.#shards[this.#nextShard]!;
+      this.#nextShard = (this.#nextShard + 1) % shardCount;
+      if (shard.mailboxHead >= shard.mailbox.length) {
+        emptyInARow++;
+        continue;
+      }
+      emptyInARow = 0;
+      // Take a run of jobs from this shard, bounded so one hot shard cannot starve the others.
+      const take = Math.min(
+        shard.mailbox.length - shard.mailboxHead,
+        256,
+        this.config.batchCommandsMax - batch.commands,
+      );
+      for (let i = 0; i < take; i++) {
+        const job = shard.mailbox[shard.mailboxHead]!;
+        shard.mailbox[shard.mailboxHead] = undefined as unknown as QueuedJob;
+        shard.mailboxHead++;
+        this.#mailboxDepth--;
+        this.#runJob(job, batch);
+      }
+      if (shard.mailboxHead === shard.mailbox.length) {
+        shard.mailbox.length = 0;
+        shard.mailboxHead = 0;
+      } else if (shard.mailboxHead > 4096) {
+        shard.mailbox.splice(0, shard.mailboxHead);
+        shard.mailboxHead = 0;
+      }
+    }
+  }
+
+  #runJob(job: QueuedJob, batch: Batch): void {
+    const key = job.spec.key;
+    if (key !== null) {
+      const earlier =
+        batch.idempotency.get(key) ?? this.#pendingKeys.get(key) ?? this.store.idempotency.get(key);
+      if (earlier !== undefined) {
+        if (earlier.fingerprint !== job.fingerprint) {
+          job.reject(new IdempotencyConflictError(key));
+          return;
+        }
+        this.#idempotentReplays++;
+        // Answered with this batch, which commits after the batch that recorded the first outcome.
+        batch.acknowledgements.push({ job, value: { result: earlier.result, replayed: true } });
+        return;
+      }
+    }
+    const context = this.#contextFor(batch);
+    const appliedBefore = batch.commands;
+    let result: unknown;
+    try {
+      result = job.spec.run(context.context);
+    } catch (error) {
+      if (error instanceof AssertionError || batch.commands !== appliedBefore || context.wrote()) {
+        // A job that fails half-way, or any broken invariant, leaves state we cannot answer for.
+        this.#fail(error instanceof Error ? error : new Error(String(error)));
+      }
+      job.reject(error);
+      return;
+    }
+    if (key !== null) batch.idempotency.set(key, { fingerprint: job.fingerprint, result, atMs: batch.atMs });
+    batch.acknowledgements.push({ job, value: { result, replayed: false } });
+  }
+
+  #contextFor(batch: Batch): { context: BatchContext; wrote(): boolean } {
+    let wrote = false;
+    const applyStamped = (command: SkuLocationCommand, meta: CommandMeta): CommandOutcome => {
+      const shard = this.shardOfLocation(command.location);
+      const resident = this.#residentFor(command.location, command.sku, shard);
+      const before = resident.actor.getSnapshot().context.ledger;
+      resident.actor.send(command);
+      const snapshot = resident.actor.getSnapshot();
+      const outcome = snapshot.context.outcome;
+      assert(outcome !== null, 'the actor answered nothing');
+      if (!outcome.ok) {
+        return {
+          ok: false,
+          commandId: command.commandId,
+          refusal: outcome.refusal,
+          position: positionOf(before),
+        };
+      }
+      const after = snapshot.context.ledger;
+      const entries = batch.entriesOf(shard);
+      const entry: CommandEntry = { kind: 'command', command, meta, events: outcome.events };
+      batch.history.push({
+        actorKey: resident.key,
+        version: outcome.events[0]!.version,
+        shard,
+        entry: entries.length,
+      });
+      entries.push(entry);
+      batch.snapshots.set(resident.key, { ledger: after, shard });
+      if (!batch.touched.has(resident)) {
+        batch.touched.add(resident);
+        resident.pending++;
+      }
+      if ('reservationId' in command)
+        this.#trackDeadline(batch, shard, resident.key, command.reservationId, before, after);
+      batch.commands++;
+      this.#commandsApplied++;
+      return { ok: true, commandId: command.commandId, events: outcome.events, position: positionOf(after) };
+    };
+    const context: BatchContext = {
+      atMs: batch.atMs,
+      apply: (input, meta) => applyStamped(stamp(input, batch.atMs), meta),
+      applyInternal: (command, meta) => applyStamped({ ...command, atMs: batch.atMs }, meta),
+      check: (input) => {
+        const command = stamp(input, batch.atMs);
+        const shard = this.shardOfLocation(command.location);
+        return refusalFor(
+          this.#residentFor(command.location, command.sku, shard).actor.getSnapshot().context.ledger,
+          command,
+        );
+      },
+      ledger: (location, sku) =>
+        this.#residentFor(location, sku, this.shardOfLocation(location)).actor.getSnapshot().context.ledger,
+      reservation: (id) =>
+        batch.reservations.get(id) ?? this.#pendingReservations.get(id) ?? this.store.reservations.get(id),
+      putReservation: (shard, header) => {
+        wrote = true;
+        batch.reservations.set(header.reservationId, header);
+        batch.entriesOf(shard).push({ kind: 'reservation', header });
+      },
+      transfer: (id) =>
+        batch.transfers.get(id) ?? this.#pendingTransfers.get(id) ?? this.store.transfers.get(id),
+      putTransfer: (shard, header) => {
+        wrote = true;
+        batch.transfers.set(header.transferId, header);
+        batch.entriesOf(shard).push({ kind: 'transfer', header });
+      },
+      addOutbox: (record) => {
+        wrote = true;
+        batch.outboxAdded.push(record);
+      },
+      ackOutbox: (id) => {
+        wrote = true;
+        batch.outboxAcked.push(id);
+      },
+    };
+    return { context, wrote: () => wrote };
+  }
+
+  #trackDeadline(
+    batch: Batch,
+    shard: number,
+    actorKey: string,
+    reservationId: string,
+    before: Ledger,
+    after: Ledger,
+  ) {
+    const earlier = findEntry(before.reservations, reservationId);
+    const later = findEntry(after.reservations, reservationId);
+    const was = earlier?.state === 'held' ? earlier.expiresAtMs : null;
+    const is = later?.state === 'held' ? later.expiresAtMs : null;
+    if (was === is) return;
+    if (was !== null) batch.deadlinesRemoved.push([shard, was, actorKey, reservationId]);
+    if (is !== null) {
+      batch.deadlinesAdded.push([shard, is, actorKey, reservationId]);
+      this.#shards[shard]!.deadlines.push({ expiresAtMs: is, actorKey, reservationId });
+    }
+  }
+
+  #residentFor(location: string, sku: string, shard: number): Resident {
+    const key = actorKeyOf(locationId(location), skuOf(sku));
+    const found = this.#resident.get(key);
+    if (found !== undefined) {
+      // Map order is recency order: re-inserting marks it most recently used.
+      this.#resident.delete(key);
+      this.#resident.set(key, found);
+      return found;
+    }
+    const ledger = this.store.snapshots.get(key)?.ledger ?? emptyLedger(skuOf(sku), locationId(location));
+    const actor = createActor(skuLocationMachine, { input: { ledger } });
+    actor.start();
+    const resident: Resident = { key, shard, actor, committed: ledger, pending: 0 };
+    this.#resident.set(key, resident);
+    return resident;
+  }
+
+  #passivate(): void {
+    const excess = this.#resident.size - this.config.maxResidentActors;
+    if (excess <= 0) return;
+    let evicted = 0;
+    for (const resident of this.#resident.values()) {
+      if (evicted >= excess) break;
+      if (resident.pending > 0) continue;
+      resident.actor.stop();
+      this.#resident.delete(resident.key);
+      evicted++;
+    }
+  }
+
+  #commit(batch: Batch): void {
+    const records: { key: [number, number]; bytes: Uint8Array; record: LogRecord }[] = [];
+    for (const [shardId, entries] of batch.entries) {
+      const shard = this.#shards[shardId]!;
+      const record: LogRecord = {
+        shard: shardId,
+        sequence: shard.sequence + 1,
+        previousHash: shard.lastHash,
+        atMs: batch.atMs,
+        entries,
+      };
+      const bytes = encodeLogRecord(record);
+      shard.sequence = record.sequence;
+      shard.lastHash = hashOf(bytes);
+      records.push({ key: [shardId, record.sequence], bytes, record });
+    }
+    const sequenceOf = (shard: number) => this.#shards[shard]!.sequence;
+    for (const [key, record] of batch.idempotency) this.#pendingKeys.set(key, record);
+    for (const [id, header] of batch.reservations) this.#pendingReservations.set(id, header);
+    for (const [id, header] of batch.transfers) this.#pendingTransfers.set(id, header);
+
+    const store = this.store;
+    const faults = this.config.faults;
+    this.#inflight++;
+    const written =
+      faults.stallCommitAtBatch === batch.number
+        ? new Promise<void>(() => {})
+        : store.root.transaction(() => {
+            for (const { key, bytes } of records) store.log.put(key, bytes);
+            for (const [key, snapshot] of batch.snapshots) {
+              store.snapshots.put(key, {
+                ledger: snapshot.ledger,
+                shard: snapshot.shard,
+                sequence: sequenceOf(snapshot.shard),
+              });
+            }
+            for (const pointer of batch.history) {
+              store.history.put([pointer.actorKey, pointer.version], {
+                shard: pointer.shard,
+                sequence: sequenceOf(pointer.shard),
+                entry: pointer.entry,
+                atMs: batch.atMs,
+              });
+            }
+            for (const [key, record] of batch.idempotency) {
+              store.idempotency.put(key, record);
+              store.idempotencyAge.put([record.atMs, key], true);
+            }
+            for (const key of batch.deadlinesRemoved) store.deadlines.remove(key);
+            for (const key of batch.deadlinesAdded) store.deadlines.put(key, true);
+            for (const [id, header] of batch.reservations) store.reservations.put(id, header);
+            for (const [id, header] of batch.transfers) store.transfers.put(id, header);
+            for (const record of batch.outboxAdded) store.outbox.put(record.id, record);
+            for (const id of batch.outboxAcked) store.outbox.remove(id);
+            if (faults.failCommitAtBatch === batch.number) {
+              throw new FatalCommitError(`injected write failure in batch ${batch.number}`);
+            }
+          });
+    const watchdog = setTimeout(() => {
+      this.#fail(
+        new FatalCommitError(
+          `commit of batch ${batch.number} did not reach the disk in ${this.config.commitWatchdogMs} ms`,
+        ),
+      );
+    }, this.config.commitWatchdogMs);
+    written.then(
+      () => {
+        clearTimeout(watchdog);
+        if (this.#fatal !== null) return;
+        this.#committed(
+          batch,
+          records.map(({ record }) => record),
+        );
+      },
+      (error: unknown) => {
+        clearTimeout(watchdog);
+        this.#fail(new FatalCommitError(`commit of batch ${batch.number} failed`, { cause: error }));
+      },
+    );
+  }
+
+  #committed(batch: Batch, records: LogRecord[]): void {
+    this.#inflight--;
+    this.#batchesCommitted++;
+    for (const resident of batch.touched) {
+      const snapshot = batch.snapshots.get(resident.key);
+      if (snapshot !== undefined) resident.committed = snapshot.ledger;
+      resident.pending--;
+    }
+    for (const [key, record] of batch.idempotency) {
+      if (this.#pendingKeys.get(key) === record) this.#pendingKeys.delete(key);
+    }
+    for (const [id, header] of batch.reservations) {
+      if (this.#pendingReservations.get(id) === header) this.#pendingReservations.delete(id);
+    }
+    for (const [id, header] of batch.transfers) {
+      if (this.#pendingTransfers.get(id) === header) this.#pendingTransfers.delete(id);
+    }
+    for (const { job, value } of batch.acknowledgements) job.resolve(value);
+    if (records.length > 0) {
+      const committed: CommittedBatch = { records };
+      for (const listener of this.#listeners) {
+        try {
+          listener(committed);
+        } catch (error) {
+          this.#logger.error({ err: error }, 'a commit listener failed');
+        }
+      }
+    }
+    if (batch.outboxAdded.length > 0) this.#deliverOutbox(batch.outboxAdded);
+    this.#passivate();
+    this.#drain();
+  }
+
+  #fail(error: Error): void {
+    if (this.#fatal !== null) return;
+    this.#fatal = error;
+    this.#logger.fatal({ err: error }, 'stopping: state in memory can no longer be vouched for by the disk');
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#onFatal(error);
+  }
+
+  // ---- background work ---------------------------------------------------------------------------
+
+  /** Turns due deadlines into `expire` commands that go through the log like any other. */
+  #expireDue(): void {
+    if (this.#closing || this.#fatal !== null) return;
+    const nowMs = this.#clock.now();
+    for (const shard of this.#shards) {
+      for (;;) {
+        const due = shard.deadlines.popDue(nowMs);
+        if (due === undefined) break;
+        const { location, sku } = splitKey(due.actorKey);
+        this.run({
+          shard: shard.id,
+          key: null,
+          body: null,
+          run: (context) => {
+            const line = findEntry(context.ledger(location, sku).reservations, due.reservationId);
+            // Lazy deletion: the line may have been committed, closed or re-held since.
+            if (line === undefined || line.state !== 'held' || line.expiresAtMs !== due.expiresAtMs)
+              return null;
+            const outcome = context.applyInternal(
+              {
+                type: 'expire',
+                commandId: commandIdOf(expireCommandId(due.reservationId, due.actorKey, due.expiresAtMs)),
+                sku: skuOf(sku),
+                location: locationId(location),
+                reservationId: reservationIdOf(due.reservationId),
+              },
+              { correlationId: null, source: 'engine:expiry' },
+            );
+            if (outcome.ok)
+              expireHeaderLine(context, this.shardOfKey(due.reservationId), due.reservationId, location, sku);
+            return outcome.ok;
+          },
+        }).catch((error: unknown) => {
+          if (error instanceof OverloadedError) {
+            shard.deadlines.push(due);
+            return;
+          }
+          if (!(error instanceof EngineClosedError)) this.#logger.error({ err: error }, 'expiry failed');
+        });
+      }
+    }
+  }
+
+  #deliverOutbox(records: readonly OutboxRecord[]): void {
+    for (const record of records) {
+      this.#deliver(record, 0);
+    }
+  }
+
+  #deliver(record: OutboxRecord, attempt: number): void {
+    const handler = this.#outboxHandlers.get(record.command.kind);
+    assert(handler !== undefined, `no outbox handler for ${record.command.kind}`);
+    this.run(handler(record)).catch((error: unknown) => {
+      if (error instanceof EngineClosedError || this.#fatal !== null) return;
+      // Delivery retries with backoff until acknowledged; the outbox record stays on disk meanwhile.
+      const delayMs = Math.min(30_000, 50 * 2 ** Math.min(attempt, 10));
+      this.#logger.warn({ err: error, outbox: record.id, attempt }, 'outbox delivery failed; retrying');
+      setTimeout(() => this.#deliver(record, attempt + 1), delayMs).unref();
+    });
+  }
+
+  readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
+
+  registerOutboxHandler(kind: string, handler: (record: OutboxRecord) => JobSpec<unknown>): void {
+    this.#outboxHandlers.set(kind, handler);
+  }
+
+  async #pruneIdempotency(): Promise<void> {
+    if (this.#closing || this.#fatal !== null) return;
+    const cutoffMs = this.#clock.now() - this.config.idempotencyRetentionMs;
+    const store = this.store;
+    try {
+      await store.root.transaction(() => {
+        let pruned = 0;
+        for (const { key } of store.idempotencyAge.getRange({
+          start: [0, ''],
+          end: [cutoffMs, ''],
+          limit: prunePerPassMax,
+        })) {
+          const [atMs, idempotencyKey] = key;
+          const record = store.idempotency.get(idempotencyKey);
+          // The key may have been used again since; only the old record goes.
+          if (record !== undefined && record.atMs === atMs) store.idempotency.remove(idempotencyKey);
+          store.idempotencyAge.remove(key);
+          pruned++;
+        }
+        if (pruned > 0) this.#logger.debug({ pruned }, 'pruned idempotency records past retention');
+      });
+    } catch (error) {
+      this.#fail(new FatalCommitError('idempotency pruning failed to commit', { cause: error }));
+    }
+  }
+}
+
+function splitKey(actorKey: string): { location: string; sku: string } {
+  const at = actorKey.indexOf('|');
+  return { location: actorKey.slice(0, at), sku: actorKey.slice(at + 1) };
+}
+
+/** A deterministic id for the engine's own expiry of one hold, within the id grammar. */
+function expireCommandId(reservationId: string, actorKey: string, expiresAtMs: number): string {
+  const digest = createHash('sha256')
+    .update(`${reservationId}|${actorKey}|${expiresAtMs}`)
+    .digest('base64url');
+  return `expire.${digest.slice(0, 27)}`;
+}
+
+/** Marks an expired line on its reservation header; the header expires when no line is held any more. */
+function expireHeaderLine(
+  context: BatchContext,
+  shard: number,
+  reservationId: string,
+  location: string,
+  sku: string,
+) {
+  const header = context.reservation(reservationId);
+  if (header === undefined) return;
+  const lines = header.lines.map((line) =>
+    line.location === location && line.sku === sku && line.status === 'held'
+      ? { ...line, status: 'expired' as const, expired: line.held - line.fulfilled - line.released }
+      : line,
+  );
+  const anyHeld = lines.some((line) => line.status === 'held');
+  context.putReservation(shard, {
+    ...header,
+    lines,
+    status: anyHeld ? header.status : 'expired',
+    revision: header.revision + 1,
+  });
+}
+
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const engine = new Engine(options);
+  engine.start();
+  return engine;
+}
+
+export { EngineError };

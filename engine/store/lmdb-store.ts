@@ -1,0 +1,149 @@
+// The node-local store: one LMDB environment per data directory, one named database per table.
+// Options are passed explicitly (STYLE.md rule 7): `overlappingSync: false`, so a write transaction's
+// promise resolves only once LMDB has fsynced it, and nothing is acknowledged before that.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Database, RootDatabase } from 'lmdb';
+import { open } from 'lmdb';
+import { Packr } from 'msgpackr';
+import type {
+  DeadLetterRecord,
+  HistoryPointer,
+  IdempotencyRecord,
+  LogRecord,
+  OutboxRecord,
+  ReservationHeader,
+  SnapshotRecord,
+  TransferHeader,
+} from './records.ts';
+
+export const STORE_FORMAT_VERSION = 1;
+export const HASH_BYTES = 32;
+export const GENESIS_HASH: Uint8Array = new Uint8Array(HASH_BYTES);
+
+/** Log records are encoded by us, not by lmdb, so that the hash chain covers exactly the stored bytes. */
+const logPackr = new Packr({ useRecords: false, variableMapSize: true });
+
+export function encodeLogRecord(record: LogRecord): Uint8Array {
+  return logPackr.pack(record);
+}
+export function decodeLogRecord(bytes: Uint8Array): LogRecord {
+  return logPackr.unpack(bytes) as LogRecord;
+}
+export function hashOf(bytes: Uint8Array): Uint8Array {
+  return createHash('sha256').update(bytes).digest();
+}
+
+export interface Layout {
+  readonly formatVersion: number;
+  readonly shardCount: number;
+  readonly createdAtMs: number;
+}
+
+export class LayoutMismatchError extends Error {
+  override readonly name = 'LayoutMismatchError';
+}
+
+export type LogKey = [shard: number, sequence: number];
+export type HistoryKey = [actorKey: string, version: number];
+export type DeadlineKey = [shard: number, expiresAtMs: number, actorKey: string, reservationId: string];
+export type AgeKey = [atMs: number, key: string];
+
+export interface Store {
+  readonly root: RootDatabase;
+  readonly meta: Database<Layout, string>;
+  readonly log: Database<Uint8Array, LogKey>;
+  readonly snapshots: Database<SnapshotRecord, string>;
+  readonly history: Database<HistoryPointer, HistoryKey>;
+  readonly idempotency: Database<IdempotencyRecord, string>;
+  readonly idempotencyAge: Database<true, AgeKey>;
+  readonly deadlines: Database<true, DeadlineKey>;
+  readonly reservations: Database<ReservationHeader, string>;
+  readonly transfers: Database<TransferHeader, string>;
+  readonly outbox: Database<OutboxRecord, string>;
+  readonly deadLetters: Database<DeadLetterRecord, string>;
+  readonly layout: Layout;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  readonly dataDir: string;
+  readonly shardCount: number;
+  readonly nowMs: number;
+  /** verify opens read-only: it must never change what it checks. */
+  readonly readOnly?: boolean;
+}
+
+export function openStore(options: OpenStoreOptions): Store {
+  if (options.readOnly !== true) mkdirSync(options.dataDir, { recursive: true });
+  const root = open({
+    path: path.join(options.dataDir, 'ledger'),
+    maxDbs: 16,
+    overlappingSync: false,
+    noSync: false,
+    compression: false,
+    encoding: 'msgpack',
+    readOnly: options.readOnly === true,
+    // Grow in large steps: remapping is rare and the file is sparse until written.
+    mapSize: 2 ** 34,
+  });
+  const table = <V, K extends import('lmdb').Key>(name: string, encoding: 'msgpack' | 'binary' = 'msgpack') =>
+    root.openDB<V, K>({ name, encoding, compression: false, cache: false });
+  const meta = table<Layout, string>('meta');
+  let layout = meta.get('layout');
+  if (layout === undefined) {
+    if (options.readOnly === true) throw new LayoutMismatchError(`no stockledger data in ${options.dataDir}`);
+    layout = {
+      formatVersion: STORE_FORMAT_VERSION,
+      shardCount: options.shardCount,
+      createdAtMs: options.nowMs,
+    };
+    meta.putSync('layout', layout);
+  }
+  if (layout.formatVersion !== STORE_FORMAT_VERSION) {
+    throw new LayoutMismatchError(
+      `data format ${layout.formatVersion}, this build reads ${STORE_FORMAT_VERSION}`,
+    );
+  }
+  if (layout.shardCount !== options.shardCount) {
+    throw new LayoutMismatchError(
+      `STOCKLEDGER_SHARDS is ${options.shardCount} but ${options.dataDir} was created with ${layout.shardCount} shards; ` +
+        'the shard count is fixed when a data directory is created',
+    );
+  }
+  return {
+    root,
+    meta,
+    log: table<Uint8Array, LogKey>('log', 'binary'),
+    snapshots: table<SnapshotRecord, string>('snapshots'),
+    history: table<HistoryPointer, HistoryKey>('history'),
+    idempotency: table<IdempotencyRecord, string>('idempotency'),
+    idempotencyAge: table<true, AgeKey>('idempotency-age'),
+    deadlines: table<true, DeadlineKey>('deadlines'),
+    reservations: table<ReservationHeader, string>('reservations'),
+    transfers: table<TransferHeader, string>('transfers'),
+    outbox: table<OutboxRecord, string>('outbox'),
+    deadLetters: table<DeadLetterRecord, string>('dead-letters'),
+    layout,
+    close: () => root.close(),
+  };
+}
+
+/** The last record of a shard's log, or null for an empty log. */
+export function lastLogRecord(
+  store: Store,
+  shard: number,
+): { sequence: number; hash: Uint8Array; atMs: number } | null {
+  for (const { key, value } of store.log.getRange({
+    start: [shard, Number.MAX_SAFE_INTEGER],
+    end: [shard, 0],
+    reverse: true,
+    limit: 1,
+  })) {
+    const record = decodeLogRecord(value);
+    return { sequence: key[1], hash: hashOf(value), atMs: record.atMs };
+  }
+  return null;
+}

@@ -1,0 +1,143 @@
+// What the store keeps. Every table below is written in the same LMDB transaction as the log records
+// that justify it, so after any crash the tables and the log agree.
+
+import type { Ledger, LedgerEvent, SkuLocationCommand } from '../../actors/index.ts';
+
+/** Command metadata carried into the log and the audit history. */
+export interface CommandMeta {
+  readonly correlationId: string | null;
+  /** Which adapter or API route the command came from (`http:sales`, `pos:nats`, `engine:expiry` ...). */
+  readonly source: string;
+}
+
+/** One applied actor command with the events it recorded. */
+export interface CommandEntry {
+  readonly kind: 'command';
+  readonly command: SkuLocationCommand;
+  readonly meta: CommandMeta;
+  readonly events: readonly LedgerEvent[];
+}
+
+/** A new state of a reservation header (coordinator record); the last one per id is the header. */
+export interface ReservationEntry {
+  readonly kind: 'reservation';
+  readonly header: ReservationHeader;
+}
+
+/** A new state of a transfer header. */
+export interface TransferEntry {
+  readonly kind: 'transfer';
+  readonly header: TransferHeader;
+}
+
+export type LogEntry = CommandEntry | ReservationEntry | TransferEntry;
+
+/**
+ * One record of a shard's log: everything one batch did in that shard. `previousHash` is the SHA-256
+ * of the previous record's stored bytes (32 zero bytes for the first), so the chain proves the log
+ * untampered and gap-free.
+ */
+export interface LogRecord {
+  readonly shard: number;
+  readonly sequence: number;
+  readonly previousHash: Uint8Array;
+  readonly atMs: number;
+  readonly entries: readonly LogEntry[];
+}
+
+export interface SnapshotRecord {
+  readonly ledger: Ledger;
+  /** The log record that last changed this actor. */
+  readonly shard: number;
+  readonly sequence: number;
+}
+
+/** Where one command's events sit in the log: the history index's value. */
+export interface HistoryPointer {
+  readonly shard: number;
+  readonly sequence: number;
+  readonly entry: number;
+  readonly atMs: number;
+}
+
+/** The first outcome of an idempotency key, kept for the retention window. */
+export interface IdempotencyRecord {
+  readonly fingerprint: string;
+  readonly result: unknown;
+  readonly atMs: number;
+}
+
+export type ReservationStatus = 'held' | 'committed' | 'fulfilled' | 'released' | 'expired' | 'refused';
+export type ReservationMode = 'all-or-nothing' | 'partial';
+export type ReservationLineStatus = 'held' | 'committed' | 'fulfilled' | 'released' | 'expired' | 'refused';
+
+export interface ReservationHeaderLine {
+  readonly sku: string;
+  readonly location: string;
+  /** Units asked for. */
+  readonly requested: number;
+  /** Units held when the reservation was made (0 for a refused line). */
+  readonly held: number;
+  readonly fulfilled: number;
+  readonly released: number;
+  readonly expired: number;
+  readonly status: ReservationLineStatus;
+}
+
+export interface ReservationHeader {
+  readonly reservationId: string;
+  readonly channel: string;
+  readonly mode: ReservationMode;
+  readonly createdAtMs: number;
+  /** Null once committed, or for a reservation made without a time-to-live. */
+  readonly expiresAtMs: number | null;
+  readonly status: ReservationStatus;
+  readonly lines: readonly ReservationHeaderLine[];
+  /** Bumped on every change; the header's own version. */
+  readonly revision: number;
+}
+
+export type TransferStatus = 'shipped' | 'arrived' | 'received';
+
+export interface TransferHeaderLine {
+  readonly sku: string;
+  readonly shipped: number;
+  readonly received: number | null;
+  readonly variance: number | null;
+}
+
+export interface TransferHeader {
+  readonly transferId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly status: TransferStatus;
+  readonly shippedAtMs: number;
+  readonly receivedAtMs: number | null;
+  readonly lines: readonly TransferHeaderLine[];
+  readonly revision: number;
+}
+
+/** A follow-up command written with the event that causes it, delivered until acknowledged. */
+export interface OutboxRecord {
+  readonly id: string;
+  readonly command: OutboxCommand;
+  readonly createdAtMs: number;
+  readonly attempts: number;
+}
+
+export interface OutboxCommand {
+  readonly kind: 'transferArrive';
+  readonly transferId: string;
+}
+
+export type DeadLetterStatus = 'open' | 'retried' | 'discarded';
+
+export interface DeadLetterRecord {
+  readonly id: string;
+  readonly adapter: string;
+  readonly reason: string;
+  readonly payload: unknown;
+  readonly atMs: number;
+  readonly status: DeadLetterStatus;
+  readonly history: readonly { readonly atMs: number; readonly action: string; readonly note: string }[];
+}
