@@ -39,6 +39,7 @@ import {
 } from './errors.ts';
 import type { CommandInput, StockPosition } from './inputs.ts';
 import { positionOf, stamp } from './inputs.ts';
+import { ReservationCoordinator } from './reservations.ts';
 import { shardOf } from './shard-of.ts';
 import type { Layout, Store } from './store/lmdb-store.ts';
 import { encodeLogRecord, GENESIS_HASH, hashOf, lastLogRecord, openStore } from './store/lmdb-store.ts';
@@ -52,6 +53,7 @@ import type {
   ReservationHeader,
   TransferHeader,
 } from './store/records.ts';
+import { TransferCoordinator } from './transfers.ts';
 
 /** Batches whose commit is under way at once; beyond this, draining waits (back-pressure on the disk). */
 const inflightBatchesMax = 4;
@@ -228,6 +230,9 @@ export class Engine {
   #idempotentReplays = 0;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #idle: (() => void)[] = [];
+  readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
+  readonly reservations: ReservationCoordinator;
+  readonly transfers: TransferCoordinator;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -261,6 +266,8 @@ export class Engine {
       const [shard, expiresAtMs, actorKey, reservationId] = key;
       this.#shards[shard]?.deadlines.push({ expiresAtMs, actorKey, reservationId });
     }
+    this.reservations = new ReservationCoordinator(this);
+    this.transfers = new TransferCoordinator(this);
   }
 
   /** Starts the background work: expiry ticks, outbox delivery of what recovery found, pruning. */
@@ -789,8 +796,6 @@ export class Engine {
     });
   }
 
-  readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
-
   registerOutboxHandler(kind: string, handler: (record: OutboxRecord) => JobSpec<unknown>): void {
     this.#outboxHandlers.set(kind, handler);
   }
@@ -859,6 +864,7 @@ function expireHeaderLine(
   });
 }
 
+/** Opens the data directory, recovers, and starts the background work. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const engine = new Engine(options);
   engine.start();

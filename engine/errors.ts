@@ -11,6 +11,9 @@ export type EngineErrorCode =
   | 'TRANSFER_NOT_FOUND'
   | 'RETURN_NOT_FOUND'
   | 'INVALID_STATE'
+  | 'RESERVATION_EXPIRED'
+  | 'INSUFFICIENT_STOCK'
+  | 'QUARANTINE_INSUFFICIENT'
   | 'ENGINE_CLOSED';
 
 export class EngineError extends Error {

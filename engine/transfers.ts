@@ -1,0 +1,225 @@
+// Transfers between locations (DESIGN.md §6): ship at the source, arrive at the destination, receive
+// there. Shipping writes the source's TransferShipped events, the header and an outbox record in one
+// transaction; the outbox record is delivered to the destination's shard (TransferArrived, inTransit
+// up) and removed in the same transaction as that delivery, so a crash in between redelivers it, and
+// idempotency (the delivery's own key) makes redelivery harmless. Receiving records the variance.
+
+import type { Refusal } from '../actors/index.ts';
+import { locationId, sku as skuOf, transferId as transferIdOf } from '../actors/index.ts';
+import { derivedCommandId, idempotencyKey } from './command-ids.ts';
+import type { BatchContext, Engine, JobResult, JobSpec } from './engine.ts';
+import { EngineError } from './errors.ts';
+import type { CommandMeta, OutboxRecord, TransferHeader } from './store/records.ts';
+
+export interface CreateTransfer {
+  readonly transferId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly lines: readonly { readonly sku: string; readonly qty: number }[];
+}
+
+export interface ReceiveTransfer {
+  readonly transferId: string;
+  /** What was physically received, per SKU; a shipped SKU left out was received as 0. */
+  readonly lines: readonly { readonly sku: string; readonly qty: number }[];
+}
+
+export type TransferResult =
+  | { readonly ok: true; readonly header: TransferHeader }
+  | {
+      readonly ok: false;
+      readonly refused: readonly {
+        readonly sku: string;
+        readonly requested: number;
+        readonly refusal: Refusal;
+      }[];
+    };
+
+const ARRIVE = 'transferArrive';
+
+function assertDistinctSkus(lines: readonly { sku: string }[]): void {
+  const seen = new Set<string>();
+  for (const [at, line] of lines.entries()) {
+    if (seen.has(line.sku)) {
+      throw new EngineError('VALIDATION_FAILED', `line ${at} repeats ${line.sku}`, {
+        issues: [{ path: `/lines/${at}`, message: 'each SKU may appear once per request' }],
+      });
+    }
+    seen.add(line.sku);
+  }
+}
+
+export class TransferCoordinator {
+  readonly #engine: Engine;
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+    engine.registerOutboxHandler(ARRIVE, (record) => this.#arrivalJob(record));
+  }
+
+  create(request: CreateTransfer, meta: CommandMeta): Promise<JobResult<TransferResult>> {
+    assertDistinctSkus(request.lines);
+    if (request.from === request.to) {
+      throw new EngineError('VALIDATION_FAILED', 'a transfer goes from one location to another', {
+        issues: [{ path: '/to', message: 'must differ from from' }],
+      });
+    }
+    const shard = this.#engine.shardOfLocation(request.from);
+    return this.#engine.run({
+      shard,
+      key: idempotencyKey('transfer', request.transferId),
+      body: request,
+      run: (context): TransferResult => {
+        const found = context.transfer(request.transferId);
+        if (found !== undefined) {
+          throw new EngineError('INVALID_STATE', `transfer ${request.transferId} already exists`, {
+            state: found.status,
+          });
+        }
+        const inputs = request.lines.map((line, at) => ({
+          type: 'transferOut' as const,
+          commandId: derivedCommandId(request.transferId, 'ship', at),
+          sku: skuOf(line.sku),
+          location: locationId(request.from),
+          transferId: transferIdOf(request.transferId),
+          destination: locationId(request.to),
+          qty: line.qty,
+        }));
+        const refused = inputs.flatMap((input, at) => {
+          const refusal = context.check(input);
+          return refusal === null
+            ? []
+            : [{ sku: request.lines[at]!.sku, requested: request.lines[at]!.qty, refusal }];
+        });
+        if (refused.length > 0) return { ok: false, refused };
+        for (const input of inputs) context.apply(input, meta);
+        const header: TransferHeader = {
+          transferId: request.transferId,
+          from: request.from,
+          to: request.to,
+          status: 'shipped',
+          shippedAtMs: context.atMs,
+          receivedAtMs: null,
+          lines: request.lines.map((line) => ({
+            sku: line.sku,
+            shipped: line.qty,
+            received: null,
+            variance: null,
+          })),
+          revision: 1,
+        };
+        context.putTransfer(shard, header);
+        context.addOutbox({
+          id: `arrive:${request.transferId}`,
+          command: { kind: ARRIVE, transferId: request.transferId },
+          createdAtMs: context.atMs,
+          attempts: 0,
+        });
+        return { ok: true, header };
+      },
+    });
+  }
+
+  receive(request: ReceiveTransfer, meta: CommandMeta): Promise<JobResult<TransferHeader>> {
+    assertDistinctSkus(request.lines);
+    const header = this.#engine.transferHeader(request.transferId);
+    if (header === undefined) {
+      throw new EngineError('TRANSFER_NOT_FOUND', `no transfer ${request.transferId}`, {
+        transferId: request.transferId,
+      });
+    }
+    const shard = this.#engine.shardOfLocation(header.to);
+    return this.#engine.run({
+      shard,
+      key: idempotencyKey('transfer-receipt', request.transferId),
+      body: request,
+      run: (context) => {
+        let current = context.transfer(request.transferId)!;
+        if (current.status === 'received') {
+          throw new EngineError('INVALID_STATE', `transfer ${request.transferId} was already received`, {
+            state: 'received',
+          });
+        }
+        const shipped = new Set(current.lines.map((line) => line.sku));
+        for (const [at, line] of request.lines.entries()) {
+          if (!shipped.has(line.sku)) {
+            throw new EngineError(
+              'VALIDATION_FAILED',
+              `transfer ${request.transferId} shipped no ${line.sku}`,
+              {
+                issues: [{ path: `/lines/${at}/sku`, message: 'not a line of this transfer' }],
+              },
+            );
+          }
+        }
+        // The receipt may overtake the outbox delivery; then the arrival happens here, first.
+        if (current.status === 'shipped') current = this.#arrive(context, current, meta);
+        const received = new Map(request.lines.map((line) => [line.sku, line.qty]));
+        const lines = current.lines.map((line, at) => {
+          const qty = received.get(line.sku) ?? 0;
+          context.apply(
+            {
+              type: 'transferReceive',
+              commandId: derivedCommandId(request.transferId, 'receive', at),
+              sku: skuOf(line.sku),
+              location: locationId(current.to),
+              transferId: transferIdOf(request.transferId),
+              receivedQty: qty,
+            },
+            meta,
+          );
+          return { ...line, received: qty, variance: qty - line.shipped };
+        });
+        const next: TransferHeader = {
+          ...current,
+          status: 'received',
+          receivedAtMs: context.atMs,
+          lines,
+          revision: current.revision + 1,
+        };
+        context.putTransfer(shard, next);
+        return next;
+      },
+    });
+  }
+
+  #arrive(context: BatchContext, header: TransferHeader, meta: CommandMeta): TransferHeader {
+    for (const [at, line] of header.lines.entries()) {
+      context.apply(
+        {
+          type: 'transferIn',
+          commandId: derivedCommandId(header.transferId, 'arrive', at),
+          sku: skuOf(line.sku),
+          location: locationId(header.to),
+          transferId: transferIdOf(header.transferId),
+          origin: locationId(header.from),
+          qty: line.shipped,
+        },
+        meta,
+      );
+    }
+    const next: TransferHeader = { ...header, status: 'arrived', revision: header.revision + 1 };
+    context.putTransfer(this.#engine.shardOfLocation(header.to), next);
+    context.ackOutbox(`arrive:${header.transferId}`);
+    return next;
+  }
+
+  #arrivalJob(record: OutboxRecord): JobSpec<unknown> {
+    const header = this.#engine.transferHeader(record.command.transferId);
+    const shard = header === undefined ? 0 : this.#engine.shardOfLocation(header.to);
+    return {
+      shard,
+      key: null,
+      body: null,
+      run: (context) => {
+        const current = context.transfer(record.command.transferId);
+        if (current === undefined || current.status !== 'shipped') {
+          // Already arrived (the receipt got there first) or unknown: acknowledge and stop delivering.
+          context.ackOutbox(record.id);
+          return current?.status ?? 'unknown';
+        }
+        return this.#arrive(context, current, { correlationId: null, source: 'engine:outbox' }).status;
+      },
+    };
+  }
+}
