@@ -21,6 +21,7 @@ import {
   commandId as commandIdOf,
   emptyLedger,
   findEntry,
+  fold,
   locationId,
   refusalFor,
   reservationId as reservationIdOf,
@@ -29,6 +30,7 @@ import {
 } from '../actors/index.ts';
 import { EngineClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { DeadLetters } from './dead-letters.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import {
   EngineClosedError,
@@ -42,7 +44,15 @@ import { positionOf, stamp } from './inputs.ts';
 import { ReservationCoordinator } from './reservations.ts';
 import { shardOf } from './shard-of.ts';
 import type { Layout, Store } from './store/lmdb-store.ts';
-import { encodeLogRecord, GENESIS_HASH, hashOf, lastLogRecord, openStore } from './store/lmdb-store.ts';
+import {
+  decodeLogRecord,
+  encodeLogRecord,
+  GENESIS_HASH,
+  hashOf,
+  lastFeedPosition,
+  lastLogRecord,
+  openStore,
+} from './store/lmdb-store.ts';
 import type {
   CommandEntry,
   CommandMeta,
@@ -109,11 +119,29 @@ export interface JobSpec<T> {
   run(context: BatchContext): T;
 }
 
+export interface CommittedRecord {
+  /** Position in this node's commit feed (`GET /v1/events?after=`). */
+  readonly position: number;
+  readonly record: LogRecord;
+}
+
 export interface CommittedBatch {
-  readonly records: readonly LogRecord[];
+  readonly records: readonly CommittedRecord[];
 }
 
 export type CommitListener = (batch: CommittedBatch) => void;
+
+export interface HistoryEntry {
+  readonly event: LedgerEvent;
+  readonly command: SkuLocationCommand;
+  readonly meta: CommandMeta;
+}
+
+export interface HistoryPage {
+  readonly entries: readonly HistoryEntry[];
+  /** Pass as `beforeVersion` for the next page; null on the last page. */
+  readonly next: number | null;
+}
 
 export interface EngineStats {
   readonly residentActors: number;
@@ -132,6 +160,8 @@ interface Resident {
   committed: Ledger;
   /** Batches under way that touched this actor; it cannot be passivated before they commit. */
   pending: number;
+  /** False until the actor's first snapshot is written: then it joins the SKU's location index. */
+  known: boolean;
 }
 
 interface QueuedJob {
@@ -160,7 +190,7 @@ class Batch {
   readonly number: number;
   readonly atMs: number;
   readonly entries = new Map<number, LogEntry[]>();
-  readonly snapshots = new Map<string, { ledger: Ledger; shard: number }>();
+  readonly snapshots = new Map<string, { ledger: Ledger; shard: number; isNew: boolean }>();
   readonly history: { actorKey: string; version: number; shard: number; entry: number }[] = [];
   readonly idempotency = new Map<string, IdempotencyRecord>();
   readonly deadlinesAdded: [number, number, string, string][] = [];
@@ -219,6 +249,7 @@ export class Engine {
   readonly #pendingTransfers = new Map<string, TransferHeader>();
   readonly #listeners = new Set<CommitListener>();
   #batchNumber = 0;
+  #feedPosition = 0;
   #inflight = 0;
   #drainScheduled = false;
   #closing = false;
@@ -233,6 +264,7 @@ export class Engine {
   readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
   readonly reservations: ReservationCoordinator;
   readonly transfers: TransferCoordinator;
+  readonly deadLetters: DeadLetters;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -266,6 +298,8 @@ export class Engine {
       const [shard, expiresAtMs, actorKey, reservationId] = key;
       this.#shards[shard]?.deadlines.push({ expiresAtMs, actorKey, reservationId });
     }
+    this.#feedPosition = lastFeedPosition(this.store);
+    this.deadLetters = new DeadLetters(this.store, () => this.#clock.now());
     this.reservations = new ReservationCoordinator(this);
     this.transfers = new TransferCoordinator(this);
   }
@@ -348,6 +382,84 @@ export class Engine {
 
   transferHeader(transferId: string): TransferHeader | undefined {
     return this.store.transfers.get(transferId);
+  }
+
+  /** The audit ledger of one SKU-location, newest first: events with versions below `beforeVersion`. */
+  history(location: string, sku: string, limit: number, beforeVersion: number | null): HistoryPage {
+    const actorKey = actorKeyOf(locationId(location), skuOf(sku));
+    const entries: HistoryEntry[] = [];
+    let next: number | null = null;
+    const end = beforeVersion ?? Number.MAX_SAFE_INTEGER;
+    // The index has one pointer per command, keyed by the version of its first event.
+    for (const { key, value } of this.store.history.getRange({
+      start: [actorKey, end],
+      end: [actorKey, 0],
+      reverse: true,
+    })) {
+      const entry = this.#commandEntry(value.shard, value.sequence, value.entry);
+      const events = entry.events.filter((event) => event.version < end).reverse();
+      for (const event of events) {
+        if (entries.length === limit) {
+          next = event.version + 1;
+          break;
+        }
+        entries.push({ event, command: entry.command, meta: entry.meta });
+      }
+      if (next !== null) break;
+      if (entries.length === limit) {
+        next = key[1];
+        break;
+      }
+    }
+    if (next !== null && next <= 1) next = null;
+    return { entries, next };
+  }
+
+  /** The position as it was at `asOfMs`: the actor's events up to then, folded from empty. */
+  positionAsOf(location: string, sku: string, asOfMs: number): StockPosition {
+    const actorKey = actorKeyOf(locationId(location), skuOf(sku));
+    let ledger = emptyLedger(skuOf(sku), locationId(location));
+    for (const { value } of this.store.history.getRange({
+      start: [actorKey, 0],
+      end: [actorKey, Number.MAX_SAFE_INTEGER],
+    })) {
+      if (value.atMs > asOfMs) break;
+      ledger = fold(ledger, this.#commandEntry(value.shard, value.sequence, value.entry).events);
+    }
+    return positionOf(ledger);
+  }
+
+  /** Locations that have a position for this SKU, in order. */
+  locationsOf(sku: string, limit: number): string[] {
+    const locations: string[] = [];
+    for (const key of this.store.skuLocations.getKeys({ start: [sku, ''], end: [sku, '\uffff'], limit })) {
+      locations.push(key[1]);
+    }
+    return locations;
+  }
+
+  /** Committed log records after a feed position, in commit order. */
+  *readFeed(afterPosition: number, limit: number): Generator<CommittedRecord> {
+    for (const { key, value } of this.store.feed.getRange({ start: afterPosition + 1, limit })) {
+      const bytes = this.store.log.get([value.shard, value.sequence]);
+      assert(bytes !== undefined, `feed position ${key} points at a missing log record`);
+      yield { position: key, record: decodeLogRecord(bytes) };
+    }
+  }
+
+  feedPosition(): number {
+    return this.#feedPosition;
+  }
+
+  #commandEntry(shard: number, sequence: number, at: number): CommandEntry {
+    const bytes = this.store.log.get([shard, sequence]);
+    assert(bytes !== undefined, `history points at missing log record ${shard}/${sequence}`);
+    const entry = decodeLogRecord(bytes).entries[at];
+    assert(
+      entry !== undefined && entry.kind === 'command',
+      `history points at a non-command entry ${shard}/${sequence}/${at}`,
+    );
+    return entry;
   }
 
   stats(): EngineStats {
@@ -510,7 +622,9 @@ export class Engine {
         entry: entries.length,
       });
       entries.push(entry);
-      batch.snapshots.set(resident.key, { ledger: after, shard });
+      const isNew = !resident.known || batch.snapshots.get(resident.key)?.isNew === true;
+      resident.known = true;
+      batch.snapshots.set(resident.key, { ledger: after, shard, isNew });
       if (!batch.touched.has(resident)) {
         batch.touched.add(resident);
         resident.pending++;
@@ -590,10 +704,18 @@ export class Engine {
       this.#resident.set(key, found);
       return found;
     }
-    const ledger = this.store.snapshots.get(key)?.ledger ?? emptyLedger(skuOf(sku), locationId(location));
+    const stored = this.store.snapshots.get(key)?.ledger;
+    const ledger = stored ?? emptyLedger(skuOf(sku), locationId(location));
     const actor = createActor(skuLocationMachine, { input: { ledger } });
     actor.start();
-    const resident: Resident = { key, shard, actor, committed: ledger, pending: 0 };
+    const resident: Resident = {
+      key,
+      shard,
+      actor,
+      committed: ledger,
+      pending: 0,
+      known: stored !== undefined,
+    };
     this.#resident.set(key, resident);
     return resident;
   }
@@ -612,7 +734,7 @@ export class Engine {
   }
 
   #commit(batch: Batch): void {
-    const records: { key: [number, number]; bytes: Uint8Array; record: LogRecord }[] = [];
+    const records: { key: [number, number]; bytes: Uint8Array; record: LogRecord; position: number }[] = [];
     for (const [shardId, entries] of batch.entries) {
       const shard = this.#shards[shardId]!;
       const record: LogRecord = {
@@ -625,7 +747,7 @@ export class Engine {
       const bytes = encodeLogRecord(record);
       shard.sequence = record.sequence;
       shard.lastHash = hashOf(bytes);
-      records.push({ key: [shardId, record.sequence], bytes, record });
+      records.push({ key: [shardId, record.sequence], bytes, record, position: ++this.#feedPosition });
     }
     const sequenceOf = (shard: number) => this.#shards[shard]!.sequence;
     for (const [key, record] of batch.idempotency) this.#pendingKeys.set(key, record);
@@ -639,8 +761,13 @@ export class Engine {
       faults.stallCommitAtBatch === batch.number
         ? new Promise<void>(() => {})
         : store.root.transaction(() => {
-            for (const { key, bytes } of records) store.log.put(key, bytes);
+            for (const { key, bytes, position } of records) {
+              store.log.put(key, bytes);
+              store.feed.put(position, { shard: key[0], sequence: key[1] });
+            }
             for (const [key, snapshot] of batch.snapshots) {
+              if (snapshot.isNew)
+                store.skuLocations.put([snapshot.ledger.sku, snapshot.ledger.location], true);
               store.snapshots.put(key, {
                 ledger: snapshot.ledger,
                 shard: snapshot.shard,
@@ -682,7 +809,7 @@ export class Engine {
         if (this.#fatal !== null) return;
         this.#committed(
           batch,
-          records.map(({ record }) => record),
+          records.map(({ record, position }) => ({ record, position })),
         );
       },
       (error: unknown) => {
@@ -692,7 +819,7 @@ export class Engine {
     );
   }
 
-  #committed(batch: Batch, records: LogRecord[]): void {
+  #committed(batch: Batch, records: CommittedRecord[]): void {
     this.#inflight--;
     this.#batchesCommitted++;
     for (const resident of batch.touched) {

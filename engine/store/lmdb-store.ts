@@ -50,6 +50,12 @@ export type LogKey = [shard: number, sequence: number];
 export type HistoryKey = [actorKey: string, version: number];
 export type DeadlineKey = [shard: number, expiresAtMs: number, actorKey: string, reservationId: string];
 export type AgeKey = [atMs: number, key: string];
+export type SkuLocationKey = [sku: string, location: string];
+/** The node's commit feed: one entry per log record, in commit order, for resumable event streams. */
+export interface FeedPointer {
+  readonly shard: number;
+  readonly sequence: number;
+}
 
 export interface Store {
   readonly root: RootDatabase;
@@ -64,6 +70,8 @@ export interface Store {
   readonly transfers: Database<TransferHeader, string>;
   readonly outbox: Database<OutboxRecord, string>;
   readonly deadLetters: Database<DeadLetterRecord, string>;
+  readonly skuLocations: Database<true, SkuLocationKey>;
+  readonly feed: Database<FeedPointer, number>;
   readonly layout: Layout;
   close(): Promise<void>;
 }
@@ -126,9 +134,17 @@ export function openStore(options: OpenStoreOptions): Store {
     transfers: table<TransferHeader, string>('transfers'),
     outbox: table<OutboxRecord, string>('outbox'),
     deadLetters: table<DeadLetterRecord, string>('dead-letters'),
+    skuLocations: table<true, SkuLocationKey>('sku-locations'),
+    feed: table<FeedPointer, number>('feed'),
     layout,
     close: () => root.close(),
   };
+}
+
+/** The newest feed position, 0 for an empty feed. */
+export function lastFeedPosition(store: Store): number {
+  for (const key of store.feed.getKeys({ reverse: true, limit: 1 })) return key;
+  return 0;
 }
 
 /** The last record of a shard's log, or null for an empty log. */
