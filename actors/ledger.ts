@@ -94,7 +94,15 @@ export function exposedTo(ledger: Ledger, channel: ChannelId | string | null): n
   const available = availableToSell(ledger);
   if (channel === null) return available;
   const policy = Object.hasOwn(ledger.policy.channels, channel) ? ledger.policy.channels[channel] : undefined;
-  return policy === undefined ? available : Math.floor(available * policy.share);
+  return policy === undefined ? available : Math.floor((available * shareBasisPoints(policy.share)) / 10_000);
+}
+
+/**
+ * A share in whole basis points. Decimal shares are not exact in binary floating point (0.29 * 100 is
+ * 28.999...), so exposure is computed in integers: floor(available * basisPoints / 10,000) is exact.
+ */
+export function shareBasisPoints(share: number): number {
+  return Math.round(share * 10_000);
 }
 
 export function availabilityOf(ledger: Ledger): AvailabilityStatus {

@@ -5,7 +5,7 @@ import type { SkuLocationCommand } from './commands.ts';
 import { ADJUSTMENT_REASONS, DISPOSITIONS } from './commands.ts';
 import { isId } from './ids.ts';
 import type { Ledger, Policy, ReservationLine } from './ledger.ts';
-import { availableToSell, exposedTo } from './ledger.ts';
+import { availableToSell, exposedTo, shareBasisPoints } from './ledger.ts';
 import {
   bucketAbsoluteMax,
   channelsPerPolicyMax,
@@ -60,7 +60,13 @@ function invalid(field: string, reason: string): Refusal {
   return { code: 'VALIDATION_FAILED', field, reason };
 }
 
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function policyRefusal(policy: Policy): Refusal | null {
+  if (!isRecord(policy)) return invalid('policy', 'must be an object');
+  if (!isRecord(policy.channels)) return invalid('policy.channels', 'must be an object');
   if (!isCount(policy.safetyStock)) return invalid('policy.safetyStock', 'must be an integer from 0');
   if (!isCount(policy.lowStockThreshold))
     return invalid('policy.lowStockThreshold', 'must be an integer from 0');
@@ -70,8 +76,8 @@ function policyRefusal(policy: Policy): Refusal | null {
   for (const name of names) {
     const share = ownEntry(policy.channels, name)?.share;
     if (!isId(name)) return invalid('policy.channels', `bad channel id ${JSON.stringify(name)}`);
-    if (typeof share !== 'number' || !(share > 0 && share <= 1)) {
-      return invalid(`policy.channels.${name}.share`, 'must be a number in (0, 1]');
+    if (typeof share !== 'number' || !(share > 0 && share <= 1) || shareBasisPoints(share) < 1) {
+      return invalid(`policy.channels.${name}.share`, 'must be a number in (0, 1], at least 0.0001');
     }
   }
   return null;
