@@ -11,6 +11,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface FaultInjection {
   readonly failCommitAtBatch: number | null;
   readonly stallCommitAtBatch: number | null;
+  /** Outbox records are written but not delivered: shows that recovery delivers them. */
+  readonly pauseOutbox: boolean;
 }
 
 export interface Config {
@@ -58,6 +60,7 @@ const KNOWN = new Set([
   'STOCKLEDGER_EXPIRY_TICK_MS',
   'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH',
   'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH',
+  'STOCKLEDGER_FAULT_PAUSE_OUTBOX',
 ]);
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -127,6 +130,7 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
     faults: {
       failCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH'),
       stallCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH'),
+      pauseOutbox: integer(env, 'STOCKLEDGER_FAULT_PAUSE_OUTBOX', 0, 0, 1) === 1,
     },
   };
   return { ...config, ...overrides };

@@ -906,6 +906,7 @@ export class Engine {
   }
 
   #deliverOutbox(records: readonly OutboxRecord[]): void {
+    if (this.config.faults.pauseOutbox) return;
     for (const record of records) {
       this.#deliver(record, 0);
     }
