@@ -202,6 +202,9 @@ class Batch {
   readonly touched = new Set<Resident>();
   readonly acknowledgements: Acknowledgement[] = [];
   commands = 0;
+  /** Header and outbox writes, counted so a job that throws after writing is recognised. */
+  writes = 0;
+  context: BatchContext | null = null;
 
   constructor(number: number, atMs: number) {
     this.number = number;
@@ -577,13 +580,15 @@ export class Engine {
         return;
       }
     }
-    const context = this.#contextFor(batch);
+    const context = batch.context ?? this.#contextFor(batch);
+    batch.context = context;
     const appliedBefore = batch.commands;
+    const writesBefore = batch.writes;
     let result: unknown;
     try {
-      result = job.spec.run(context.context);
+      result = job.spec.run(context);
     } catch (error) {
-      if (error instanceof AssertionError || batch.commands !== appliedBefore || context.wrote()) {
+      if (error instanceof AssertionError || batch.commands !== appliedBefore || batch.writes !== writesBefore) {
         // A job that fails half-way, or any broken invariant, leaves state we cannot answer for.
         this.#fail(error instanceof Error ? error : new Error(String(error)));
       }
@@ -594,8 +599,8 @@ export class Engine {
     batch.acknowledgements.push({ job, value: { result, replayed: false } });
   }
 
-  #contextFor(batch: Batch): { context: BatchContext; wrote(): boolean } {
-    let wrote = false;
+  /** The one context of a batch, shared by its jobs. */
+  #contextFor(batch: Batch): BatchContext {
     const applyStamped = (command: SkuLocationCommand, meta: CommandMeta): CommandOutcome => {
       const shard = this.shardOfLocation(command.location);
       const resident = this.#residentFor(command.location, command.sku, shard);
@@ -652,27 +657,27 @@ export class Engine {
       reservation: (id) =>
         batch.reservations.get(id) ?? this.#pendingReservations.get(id) ?? this.store.reservations.get(id),
       putReservation: (shard, header) => {
-        wrote = true;
+        batch.writes++;
         batch.reservations.set(header.reservationId, header);
         batch.entriesOf(shard).push({ kind: 'reservation', header });
       },
       transfer: (id) =>
         batch.transfers.get(id) ?? this.#pendingTransfers.get(id) ?? this.store.transfers.get(id),
       putTransfer: (shard, header) => {
-        wrote = true;
+        batch.writes++;
         batch.transfers.set(header.transferId, header);
         batch.entriesOf(shard).push({ kind: 'transfer', header });
       },
       addOutbox: (record) => {
-        wrote = true;
+        batch.writes++;
         batch.outboxAdded.push(record);
       },
       ackOutbox: (id) => {
-        wrote = true;
+        batch.writes++;
         batch.outboxAcked.push(id);
       },
     };
-    return { context, wrote: () => wrote };
+    return context;
   }
 
   #trackDeadline(
