@@ -94,7 +94,13 @@ export function exposedTo(ledger: Ledger, channel: ChannelId | string | null): n
   const available = availableToSell(ledger);
   if (channel === null) return available;
   const policy = Object.hasOwn(ledger.policy.channels, channel) ? ledger.policy.channels[channel] : undefined;
-  return policy === undefined ? available : Math.floor((available * shareBasisPoints(policy.share)) / 10_000);
+  if (policy === undefined) return available;
+  // Split so that no product leaves the exact integer range, whatever the bucket size:
+  // available = whole * 10,000 + rest, and floor(available * bp / 10,000) = whole * bp + floor(rest * bp / 10,000).
+  const basisPoints = shareBasisPoints(policy.share);
+  const whole = Math.floor(available / 10_000);
+  const rest = available - whole * 10_000;
+  return whole * basisPoints + Math.floor((rest * basisPoints) / 10_000);
 }
 
 /**
