@@ -35,6 +35,10 @@ export interface Config {
   readonly commitWatchdogMs: number;
   /** How often the deadline heaps are checked for due reservation expiries. */
   readonly expiryTickMs: number;
+  /** HTTP requests one API key (or, without keys, one client address) may make per minute; 0 = no limit. */
+  readonly rateLimitPerMinute: number;
+  /** Reservations one channel may hold open (held or committed) at once; 0 = no cap. */
+  readonly openReservationsPerChannelMax: number;
   readonly faults: FaultInjection;
 }
 
@@ -58,6 +62,8 @@ const KNOWN = new Set([
   'STOCKLEDGER_MAILBOX_MAX',
   'STOCKLEDGER_COMMIT_WATCHDOG_MS',
   'STOCKLEDGER_EXPIRY_TICK_MS',
+  'STOCKLEDGER_RATE_LIMIT_PER_MINUTE',
+  'STOCKLEDGER_OPEN_RESERVATIONS_PER_CHANNEL_MAX',
   'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH',
   'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH',
   'STOCKLEDGER_FAULT_PAUSE_OUTBOX',
@@ -127,6 +133,14 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
     mailboxCommandsMax: integer(env, 'STOCKLEDGER_MAILBOX_MAX', 50_000, 1, 10_000_000),
     commitWatchdogMs: integer(env, 'STOCKLEDGER_COMMIT_WATCHDOG_MS', 15_000, 100, 600_000),
     expiryTickMs: integer(env, 'STOCKLEDGER_EXPIRY_TICK_MS', 250, 10, 60_000),
+    rateLimitPerMinute: integer(env, 'STOCKLEDGER_RATE_LIMIT_PER_MINUTE', 60_000, 0, 100_000_000),
+    openReservationsPerChannelMax: integer(
+      env,
+      'STOCKLEDGER_OPEN_RESERVATIONS_PER_CHANNEL_MAX',
+      1_000_000,
+      0,
+      100_000_000,
+    ),
     faults: {
       failCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH'),
       stallCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH'),
@@ -134,4 +148,37 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
     },
   };
   return { ...config, ...overrides };
+}
+
+/** The command-line flags that override settings, and the setting each one stands for. */
+export const FLAG_SETTINGS = {
+  port: 'PORT',
+  host: 'HOST',
+  dataDir: 'STOCKLEDGER_DATA_DIR',
+} as const;
+
+export type SettingFlags = { readonly [flag in keyof typeof FLAG_SETTINGS]?: string | undefined };
+
+/**
+ * The environment's configuration with command-line flags taking precedence. A bad flag value is
+ * reported under the flag's own name (`--port`), a bad environment value under the variable's.
+ */
+export function loadConfigWithFlags(flags: SettingFlags, env: Environment = process.env): Config {
+  const merged: Record<string, string | undefined> = { ...env };
+  const fromFlag = new Map<string, string>();
+  for (const [flag, setting] of Object.entries(FLAG_SETTINGS)) {
+    const value = flags[flag as keyof typeof FLAG_SETTINGS];
+    if (value === undefined) continue;
+    merged[setting] = value;
+    fromFlag.set(setting, `--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`);
+  }
+  try {
+    return loadConfig(merged);
+  } catch (error) {
+    const flag = error instanceof ConfigError ? fromFlag.get(error.setting) : undefined;
+    if (error instanceof ConfigError && flag !== undefined) {
+      throw new ConfigError(flag, error.message.slice(error.setting.length + 2));
+    }
+    throw error;
+  }
 }

@@ -42,6 +42,7 @@ import {
 import type { CommandInput, StockPosition } from './inputs.ts';
 import { positionOf, stamp } from './inputs.ts';
 import { ReservationCoordinator } from './reservations.ts';
+import { ReturnCoordinator } from './returns.ts';
 import { shardOf } from './shard-of.ts';
 import type { Layout, Store } from './store/lmdb-store.ts';
 import {
@@ -61,6 +62,7 @@ import type {
   LogRecord,
   OutboxRecord,
   ReservationHeader,
+  ReturnHeader,
   TransferHeader,
 } from './store/records.ts';
 import { TransferCoordinator } from './transfers.ts';
@@ -105,6 +107,8 @@ export interface BatchContext {
   putReservation(shard: number, header: ReservationHeader): void;
   transfer(transferId: string): TransferHeader | undefined;
   putTransfer(shard: number, header: TransferHeader): void;
+  returnHeader(returnId: string): ReturnHeader | undefined;
+  putReturn(shard: number, header: ReturnHeader): void;
   addOutbox(record: OutboxRecord): void;
   ackOutbox(id: string): void;
 }
@@ -193,10 +197,11 @@ class Batch {
   readonly snapshots = new Map<string, { ledger: Ledger; shard: number; isNew: boolean }>();
   readonly history: { actorKey: string; version: number; shard: number; entry: number }[] = [];
   readonly idempotency = new Map<string, IdempotencyRecord>();
-  readonly deadlinesAdded: [number, number, string, string][] = [];
-  readonly deadlinesRemoved: [number, number, string, string][] = [];
+  /** In the order they happened: a hold added and closed in one batch must end up absent. */
+  readonly deadlineChanges: { key: [number, number, string, string]; held: boolean }[] = [];
   readonly reservations = new Map<string, ReservationHeader>();
   readonly transfers = new Map<string, TransferHeader>();
+  readonly returns = new Map<string, ReturnHeader>();
   readonly outboxAdded: OutboxRecord[] = [];
   readonly outboxAcked: string[] = [];
   readonly touched = new Set<Resident>();
@@ -250,6 +255,7 @@ export class Engine {
   readonly #pendingKeys = new Map<string, IdempotencyRecord>();
   readonly #pendingReservations = new Map<string, ReservationHeader>();
   readonly #pendingTransfers = new Map<string, TransferHeader>();
+  readonly #pendingReturns = new Map<string, ReturnHeader>();
   readonly #listeners = new Set<CommitListener>();
   #batchNumber = 0;
   #feedPosition = 0;
@@ -267,6 +273,7 @@ export class Engine {
   readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
   readonly reservations: ReservationCoordinator;
   readonly transfers: TransferCoordinator;
+  readonly returns: ReturnCoordinator;
   readonly deadLetters: DeadLetters;
 
   constructor(options: EngineOptions) {
@@ -305,6 +312,7 @@ export class Engine {
     this.deadLetters = new DeadLetters(this.store, () => this.#clock.now());
     this.reservations = new ReservationCoordinator(this);
     this.transfers = new TransferCoordinator(this);
+    this.returns = new ReturnCoordinator(this);
   }
 
   /** Starts the background work: expiry ticks, outbox delivery of what recovery found, pruning. */
@@ -385,6 +393,10 @@ export class Engine {
 
   transferHeader(transferId: string): TransferHeader | undefined {
     return this.store.transfers.get(transferId);
+  }
+
+  returnHeader(returnId: string): ReturnHeader | undefined {
+    return this.store.returns.get(returnId);
   }
 
   /** The audit ledger of one SKU-location, newest first: events with versions below `beforeVersion`. */
@@ -588,7 +600,11 @@ export class Engine {
     try {
       result = job.spec.run(context);
     } catch (error) {
-      if (error instanceof AssertionError || batch.commands !== appliedBefore || batch.writes !== writesBefore) {
+      if (
+        error instanceof AssertionError ||
+        batch.commands !== appliedBefore ||
+        batch.writes !== writesBefore
+      ) {
         // A job that fails half-way, or any broken invariant, leaves state we cannot answer for.
         this.#fail(error instanceof Error ? error : new Error(String(error)));
       }
@@ -668,6 +684,13 @@ export class Engine {
         batch.transfers.set(header.transferId, header);
         batch.entriesOf(shard).push({ kind: 'transfer', header });
       },
+      returnHeader: (id) =>
+        batch.returns.get(id) ?? this.#pendingReturns.get(id) ?? this.store.returns.get(id),
+      putReturn: (shard, header) => {
+        batch.writes++;
+        batch.returns.set(header.returnId, header);
+        batch.entriesOf(shard).push({ kind: 'return', header });
+      },
       addOutbox: (record) => {
         batch.writes++;
         batch.outboxAdded.push(record);
@@ -693,9 +716,9 @@ export class Engine {
     const was = earlier?.state === 'held' ? earlier.expiresAtMs : null;
     const is = later?.state === 'held' ? later.expiresAtMs : null;
     if (was === is) return;
-    if (was !== null) batch.deadlinesRemoved.push([shard, was, actorKey, reservationId]);
+    if (was !== null) batch.deadlineChanges.push({ key: [shard, was, actorKey, reservationId], held: false });
     if (is !== null) {
-      batch.deadlinesAdded.push([shard, is, actorKey, reservationId]);
+      batch.deadlineChanges.push({ key: [shard, is, actorKey, reservationId], held: true });
       this.#shards[shard]!.deadlines.push({ expiresAtMs: is, actorKey, reservationId });
     }
   }
@@ -754,10 +777,14 @@ export class Engine {
       shard.lastHash = hashOf(bytes);
       records.push({ key: [shardId, record.sequence], bytes, record, position: ++this.#feedPosition });
     }
-    const sequenceOf = (shard: number) => this.#shards[shard]!.sequence;
+    // This batch's own record sequences: the transaction callback runs later, when later batches may
+    // already have advanced the shards' sequences.
+    const batchSequences = new Map(records.map(({ key }) => [key[0], key[1]]));
+    const sequenceOf = (shard: number) => batchSequences.get(shard)!;
     for (const [key, record] of batch.idempotency) this.#pendingKeys.set(key, record);
     for (const [id, header] of batch.reservations) this.#pendingReservations.set(id, header);
     for (const [id, header] of batch.transfers) this.#pendingTransfers.set(id, header);
+    for (const [id, header] of batch.returns) this.#pendingReturns.set(id, header);
 
     const store = this.store;
     const faults = this.config.faults;
@@ -791,10 +818,13 @@ export class Engine {
               store.idempotency.put(key, record);
               store.idempotencyAge.put([record.atMs, key], true);
             }
-            for (const key of batch.deadlinesRemoved) store.deadlines.remove(key);
-            for (const key of batch.deadlinesAdded) store.deadlines.put(key, true);
+            for (const { key, held } of batch.deadlineChanges) {
+              if (held) store.deadlines.put(key, true);
+              else store.deadlines.remove(key);
+            }
             for (const [id, header] of batch.reservations) store.reservations.put(id, header);
             for (const [id, header] of batch.transfers) store.transfers.put(id, header);
+            for (const [id, header] of batch.returns) store.returns.put(id, header);
             for (const record of batch.outboxAdded) store.outbox.put(record.id, record);
             for (const id of batch.outboxAcked) store.outbox.remove(id);
             if (faults.failCommitAtBatch === batch.number) {
@@ -840,6 +870,9 @@ export class Engine {
     }
     for (const [id, header] of batch.transfers) {
       if (this.#pendingTransfers.get(id) === header) this.#pendingTransfers.delete(id);
+    }
+    for (const [id, header] of batch.returns) {
+      if (this.#pendingReturns.get(id) === header) this.#pendingReturns.delete(id);
     }
     for (const { job, value } of batch.acknowledgements) job.resolve(value);
     if (records.length > 0) {

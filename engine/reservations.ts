@@ -9,7 +9,7 @@
 import type { Refusal } from '../actors/index.ts';
 import { channelId, locationId, reservationId as reservationIdOf, sku as skuOf } from '../actors/index.ts';
 import { derivedCommandId, idempotencyKey } from './command-ids.ts';
-import type { BatchContext, Engine, JobResult } from './engine.ts';
+import type { BatchContext, Engine, JobResult, JobSpec } from './engine.ts';
 import { EngineError } from './errors.ts';
 import type {
   CommandMeta,
@@ -103,9 +103,17 @@ export class ReservationCoordinator {
   }
 
   create(request: CreateReservation, meta: CommandMeta): Promise<JobResult<CreateResult>> {
+    return this.#engine.run(this.createJob(request, meta));
+  }
+
+  /**
+   * The job `create` runs, for callers that run it inside a job of their own (the HTTP API keys its
+   * jobs by route). Throws VALIDATION_FAILED at once for a request naming a SKU-location twice.
+   */
+  createJob(request: CreateReservation, meta: CommandMeta): JobSpec<CreateResult> {
     assertDistinctLines(request.lines);
     const shard = this.#headerShard(request.reservationId);
-    return this.#engine.run({
+    return {
       shard,
       key: idempotencyKey('reservation', request.reservationId),
       body: request,
@@ -162,13 +170,17 @@ export class ReservationCoordinator {
         context.putReservation(shard, header);
         return { ok: anyHeld, header, refused };
       },
-    });
+    };
   }
 
   /** Order placed: the holds no longer expire. Committing a committed reservation changes nothing. */
   commit(reservationId: string, meta: CommandMeta): Promise<JobResult<ReservationHeader>> {
+    return this.#engine.run(this.commitJob(reservationId, meta));
+  }
+
+  commitJob(reservationId: string, meta: CommandMeta): JobSpec<ReservationHeader> {
     const shard = this.#headerShard(reservationId);
-    return this.#engine.run({
+    return {
       shard,
       key: null,
       body: null,
@@ -199,7 +211,7 @@ export class ReservationCoordinator {
         context.putReservation(shard, next);
         return next;
       },
-    });
+    };
   }
 
   /** Shipped or picked up: on-hand and reserved both go down. `lines` omitted fulfils everything left. */
@@ -209,6 +221,15 @@ export class ReservationCoordinator {
     lines: readonly LineChange[] | null,
     meta: CommandMeta,
   ): Promise<JobResult<ReservationHeader>> {
+    return this.#engine.run(this.fulfilJob(reservationId, fulfilmentId, lines, meta));
+  }
+
+  fulfilJob(
+    reservationId: string,
+    fulfilmentId: string,
+    lines: readonly LineChange[] | null,
+    meta: CommandMeta,
+  ): JobSpec<ReservationHeader> {
     return this.#change('fulfil', reservationId, fulfilmentId, lines, meta);
   }
 
@@ -219,6 +240,15 @@ export class ReservationCoordinator {
     lines: readonly LineChange[] | null,
     meta: CommandMeta,
   ): Promise<JobResult<ReservationHeader>> {
+    return this.#engine.run(this.releaseJob(reservationId, releaseId, lines, meta));
+  }
+
+  releaseJob(
+    reservationId: string,
+    releaseId: string,
+    lines: readonly LineChange[] | null,
+    meta: CommandMeta,
+  ): JobSpec<ReservationHeader> {
     return this.#change('release', reservationId, releaseId, lines, meta);
   }
 
@@ -259,10 +289,10 @@ export class ReservationCoordinator {
     changeId: string,
     requested: readonly LineChange[] | null,
     meta: CommandMeta,
-  ): Promise<JobResult<ReservationHeader>> {
+  ): JobSpec<ReservationHeader> {
     if (requested !== null) assertDistinctLines(requested);
     const shard = this.#headerShard(reservationId);
-    return this.#engine.run({
+    return {
       shard,
       key: idempotencyKey(kind, reservationId, changeId),
       body: { reservationId, lines: requested },
@@ -339,6 +369,6 @@ export class ReservationCoordinator {
         context.putReservation(shard, next);
         return next;
       },
-    });
+    };
   }
 }

@@ -37,6 +37,10 @@ export type TransferResult =
 
 const ARRIVE = 'transferArrive';
 
+function notFound(transferId: string): EngineError {
+  return new EngineError('TRANSFER_NOT_FOUND', `no transfer ${transferId}`, { transferId });
+}
+
 function assertDistinctSkus(lines: readonly { sku: string }[]): void {
   const seen = new Set<string>();
   for (const [at, line] of lines.entries()) {
@@ -58,6 +62,11 @@ export class TransferCoordinator {
   }
 
   create(request: CreateTransfer, meta: CommandMeta): Promise<JobResult<TransferResult>> {
+    return this.#engine.run(this.createJob(request, meta));
+  }
+
+  /** The job `create` runs, for callers that run it inside a job of their own; throws on a bad request. */
+  createJob(request: CreateTransfer, meta: CommandMeta): JobSpec<TransferResult> {
     assertDistinctSkus(request.lines);
     if (request.from === request.to) {
       throw new EngineError('VALIDATION_FAILED', 'a transfer goes from one location to another', {
@@ -65,7 +74,7 @@ export class TransferCoordinator {
       });
     }
     const shard = this.#engine.shardOfLocation(request.from);
-    return this.#engine.run({
+    return {
       shard,
       key: idempotencyKey('transfer', request.transferId),
       body: request,
@@ -117,24 +126,33 @@ export class TransferCoordinator {
         });
         return { ok: true, header };
       },
-    });
+    };
   }
 
   receive(request: ReceiveTransfer, meta: CommandMeta): Promise<JobResult<TransferHeader>> {
     assertDistinctSkus(request.lines);
-    const header = this.#engine.transferHeader(request.transferId);
-    if (header === undefined) {
-      throw new EngineError('TRANSFER_NOT_FOUND', `no transfer ${request.transferId}`, {
-        transferId: request.transferId,
-      });
-    }
-    const shard = this.#engine.shardOfLocation(header.to);
-    return this.#engine.run({
+    if (this.#engine.transferHeader(request.transferId) === undefined) throw notFound(request.transferId);
+    return this.#engine.run(this.receiveJob(request, meta));
+  }
+
+  /**
+   * The job `receive` runs. The transfer is looked up inside the job, so a receipt queued behind its
+   * transfer's shipment (not yet committed) still finds it.
+   */
+  receiveJob(request: ReceiveTransfer, meta: CommandMeta): JobSpec<TransferHeader> {
+    assertDistinctSkus(request.lines);
+    const committed = this.#engine.transferHeader(request.transferId);
+    const shard =
+      committed === undefined
+        ? this.#engine.shardOfKey(request.transferId)
+        : this.#engine.shardOfLocation(committed.to);
+    return {
       shard,
       key: idempotencyKey('transfer-receipt', request.transferId),
       body: request,
       run: (context) => {
-        let current = context.transfer(request.transferId)!;
+        let current = context.transfer(request.transferId);
+        if (current === undefined) throw notFound(request.transferId);
         if (current.status === 'received') {
           throw new EngineError('INVALID_STATE', `transfer ${request.transferId} was already received`, {
             state: 'received',
@@ -177,10 +195,10 @@ export class TransferCoordinator {
           lines,
           revision: current.revision + 1,
         };
-        context.putTransfer(shard, next);
+        context.putTransfer(this.#engine.shardOfLocation(current.to), next);
         return next;
       },
-    });
+    };
   }
 
   #arrive(context: BatchContext, header: TransferHeader, meta: CommandMeta): TransferHeader {

@@ -15,6 +15,7 @@ import type {
   LogRecord,
   OutboxRecord,
   ReservationHeader,
+  ReturnHeader,
   SnapshotRecord,
   TransferHeader,
 } from './records.ts';
@@ -68,6 +69,7 @@ export interface Store {
   readonly deadlines: Database<true, DeadlineKey>;
   readonly reservations: Database<ReservationHeader, string>;
   readonly transfers: Database<TransferHeader, string>;
+  readonly returns: Database<ReturnHeader, string>;
   readonly outbox: Database<OutboxRecord, string>;
   readonly deadLetters: Database<DeadLetterRecord, string>;
   readonly skuLocations: Database<true, SkuLocationKey>;
@@ -132,6 +134,7 @@ export function openStore(options: OpenStoreOptions): Store {
     deadlines: table<true, DeadlineKey>('deadlines'),
     reservations: table<ReservationHeader, string>('reservations'),
     transfers: table<TransferHeader, string>('transfers'),
+    returns: table<ReturnHeader, string>('returns'),
     outbox: table<OutboxRecord, string>('outbox'),
     deadLetters: table<DeadLetterRecord, string>('dead-letters'),
     skuLocations: table<true, SkuLocationKey>('sku-locations'),

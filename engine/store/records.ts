@@ -30,7 +30,13 @@ export interface TransferEntry {
   readonly header: TransferHeader;
 }
 
-export type LogEntry = CommandEntry | ReservationEntry | TransferEntry;
+/** A new state of a return header. */
+export interface ReturnEntry {
+  readonly kind: 'return';
+  readonly header: ReturnHeader;
+}
+
+export type LogEntry = CommandEntry | ReservationEntry | TransferEntry | ReturnEntry;
 
 /**
  * One record of a shard's log: everything one batch did in that shard. `previousHash` is the SHA-256
@@ -114,6 +120,25 @@ export interface TransferHeader {
   readonly shippedAtMs: number;
   readonly receivedAtMs: number | null;
   readonly lines: readonly TransferHeaderLine[];
+  readonly revision: number;
+}
+
+/** Units of one SKU of a return, and what inspection has decided for them so far. */
+export interface ReturnHeaderLine {
+  readonly sku: string;
+  readonly reason: string;
+  readonly returned: number;
+  /** Units disposed of so far, by disposition; `returned` less their sum is still in quarantine. */
+  readonly disposed: { readonly restock: number; readonly scrap: number; readonly vendor: number };
+}
+
+/** A return (DESIGN.md §2 rule 4): units that entered quarantine at one location, awaiting disposition. */
+export interface ReturnHeader {
+  readonly returnId: string;
+  readonly location: string;
+  readonly originalOrderId: string | null;
+  readonly createdAtMs: number;
+  readonly lines: readonly ReturnHeaderLine[];
   readonly revision: number;
 }
 
