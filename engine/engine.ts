@@ -67,8 +67,8 @@ import type {
 } from './store/records.ts';
 import { TransferCoordinator } from './transfers.ts';
 
-/** Batches whose commit is under way at once; beyond this, draining waits (back-pressure on the disk). */
-const inflightBatchesMax = 4;
+/** Batches applied but not yet durable, at most; beyond this, draining waits (back-pressure on the disk). */
+const inflightBatchesMax = 8;
 /** Idempotency records pruned per background pass, so pruning never holds the writer for long. */
 const prunePerPassMax = 5_000;
 const pruneIntervalMs = 60_000;
@@ -184,6 +184,13 @@ interface ShardState {
   readonly deadlines: DeadlineHeap;
 }
 
+interface PreparedRecord {
+  readonly key: [shard: number, sequence: number];
+  readonly bytes: Uint8Array;
+  readonly record: LogRecord;
+  readonly position: number;
+}
+
 interface Acknowledgement {
   readonly job: QueuedJob;
   readonly value: JobResult<unknown>;
@@ -210,6 +217,8 @@ class Batch {
   /** Header and outbox writes, counted so a job that throws after writing is recognised. */
   writes = 0;
   context: BatchContext | null = null;
+  /** The batch's log records, sealed with their sequences and hashes. */
+  records: readonly PreparedRecord[] = [];
 
   constructor(number: number, atMs: number) {
     this.number = number;
@@ -260,6 +269,9 @@ export class Engine {
   #batchNumber = 0;
   #feedPosition = 0;
   #inflight = 0;
+  /** Batches sealed and waiting for the write transaction under way to finish. */
+  readonly #sealed: Batch[] = [];
+  #writing = false;
   #drainScheduled = false;
   #closing = false;
   #fatal: Error | null = null;
@@ -761,8 +773,12 @@ export class Engine {
     }
   }
 
+  /**
+   * Seals a batch: its log records get their sequences and hashes now, in batch order, and the batch
+   * joins the queue of batches waiting to be written.
+   */
   #commit(batch: Batch): void {
-    const records: { key: [number, number]; bytes: Uint8Array; record: LogRecord; position: number }[] = [];
+    const records: PreparedRecord[] = [];
     for (const [shardId, entries] of batch.entries) {
       const shard = this.#shards[shardId]!;
       const record: LogRecord = {
@@ -777,84 +793,105 @@ export class Engine {
       shard.lastHash = hashOf(bytes);
       records.push({ key: [shardId, record.sequence], bytes, record, position: ++this.#feedPosition });
     }
-    // This batch's own record sequences: the transaction callback runs later, when later batches may
-    // already have advanced the shards' sequences.
-    const batchSequences = new Map(records.map(({ key }) => [key[0], key[1]]));
-    const sequenceOf = (shard: number) => batchSequences.get(shard)!;
+    batch.records = records;
     for (const [key, record] of batch.idempotency) this.#pendingKeys.set(key, record);
     for (const [id, header] of batch.reservations) this.#pendingReservations.set(id, header);
     for (const [id, header] of batch.transfers) this.#pendingTransfers.set(id, header);
     for (const [id, header] of batch.returns) this.#pendingReturns.set(id, header);
-
-    const store = this.store;
-    const faults = this.config.faults;
     this.#inflight++;
-    const written =
-      faults.stallCommitAtBatch === batch.number
-        ? new Promise<void>(() => {})
-        : store.root.transaction(() => {
-            for (const { key, bytes, position } of records) {
-              store.log.put(key, bytes);
-              store.feed.put(position, { shard: key[0], sequence: key[1] });
-            }
-            for (const [key, snapshot] of batch.snapshots) {
-              if (snapshot.isNew)
-                store.skuLocations.put([snapshot.ledger.sku, snapshot.ledger.location], true);
-              store.snapshots.put(key, {
-                ledger: snapshot.ledger,
-                shard: snapshot.shard,
-                sequence: sequenceOf(snapshot.shard),
-              });
-            }
-            for (const pointer of batch.history) {
-              store.history.put([pointer.actorKey, pointer.version], {
-                shard: pointer.shard,
-                sequence: sequenceOf(pointer.shard),
-                entry: pointer.entry,
-                atMs: batch.atMs,
-              });
-            }
-            for (const [key, record] of batch.idempotency) {
-              store.idempotency.put(key, record);
-              store.idempotencyAge.put([record.atMs, key], true);
-            }
-            for (const { key, held } of batch.deadlineChanges) {
-              if (held) store.deadlines.put(key, true);
-              else store.deadlines.remove(key);
-            }
-            for (const [id, header] of batch.reservations) store.reservations.put(id, header);
-            for (const [id, header] of batch.transfers) store.transfers.put(id, header);
-            for (const [id, header] of batch.returns) store.returns.put(id, header);
-            for (const record of batch.outboxAdded) store.outbox.put(record.id, record);
-            for (const id of batch.outboxAcked) store.outbox.remove(id);
-            if (faults.failCommitAtBatch === batch.number) {
-              throw new FatalCommitError(`injected write failure in batch ${batch.number}`);
-            }
-          });
+    this.#sealed.push(batch);
+    this.#writeSealed();
+  }
+
+  /**
+   * One LMDB write transaction at a time. Batch N+1 is applied in memory while batch N is written, but
+   * it is handed to LMDB only after N is durable: its state builds on N's, so it must never reach the
+   * disk, nor be answered, if N does not. Batches sealed meanwhile are written together, in order, in the
+   * next transaction (a larger group commit, one fsync). The writes run in a child transaction, so a
+   * failure anywhere in them rolls all of them back.
+   */
+  #writeSealed(): void {
+    if (this.#writing || this.#sealed.length === 0 || this.#fatal !== null) return;
+    const group = this.#sealed.splice(0);
+    this.#writing = true;
+    const faults = this.config.faults;
+    const stalled = group.some((batch) => batch.number === faults.stallCommitAtBatch);
+    const failing = group.find((batch) => batch.number === faults.failCommitAtBatch);
+    const numbers = `${group[0]!.number}..${group.at(-1)!.number}`;
+    const written = stalled
+      ? new Promise<void>(() => {})
+      : this.store.root.childTransaction(() => {
+          for (const batch of group) this.#write(batch);
+          if (failing !== undefined) {
+            throw new FatalCommitError(`injected write failure in batch ${failing.number}`);
+          }
+        });
     const watchdog = setTimeout(() => {
       this.#fail(
         new FatalCommitError(
-          `commit of batch ${batch.number} did not reach the disk in ${this.config.commitWatchdogMs} ms`,
+          `commit of batches ${numbers} did not reach the disk in ${this.config.commitWatchdogMs} ms`,
         ),
       );
     }, this.config.commitWatchdogMs);
     written.then(
       () => {
         clearTimeout(watchdog);
+        this.#writing = false;
         if (this.#fatal !== null) return;
-        this.#committed(
-          batch,
-          records.map(({ record, position }) => ({ record, position })),
-        );
+        for (const batch of group) this.#committed(batch);
+        this.#passivate();
+        this.#writeSealed();
+        this.#drain();
       },
       (error: unknown) => {
         clearTimeout(watchdog);
-        this.#fail(new FatalCommitError(`commit of batch ${batch.number} failed`, { cause: error }));
+        this.#fail(new FatalCommitError(`commit of batches ${numbers} failed`, { cause: error }));
       },
     );
   }
 
-  #committed(batch: Batch, records: CommittedRecord[]): void {
+  /** Everything one batch did, written inside the current LMDB write transaction. */
+  #write(batch: Batch): void {
+    const store = this.store;
+    const sequences = new Map<number, number>();
+    for (const { key, bytes, position } of batch.records) {
+      store.log.put(key, bytes);
+      store.feed.put(position, { shard: key[0], sequence: key[1] });
+      sequences.set(key[0], key[1]);
+    }
+    for (const [key, snapshot] of batch.snapshots) {
+      if (snapshot.isNew) store.skuLocations.put([snapshot.ledger.sku, snapshot.ledger.location], true);
+      store.snapshots.put(key, {
+        ledger: snapshot.ledger,
+        shard: snapshot.shard,
+        sequence: sequences.get(snapshot.shard)!,
+      });
+    }
+    for (const pointer of batch.history) {
+      store.history.put([pointer.actorKey, pointer.version], {
+        shard: pointer.shard,
+        sequence: sequences.get(pointer.shard)!,
+        entry: pointer.entry,
+        atMs: batch.atMs,
+      });
+    }
+    for (const [key, record] of batch.idempotency) {
+      store.idempotency.put(key, record);
+      store.idempotencyAge.put([record.atMs, key], true);
+    }
+    for (const { key, held } of batch.deadlineChanges) {
+      if (held) store.deadlines.put(key, true);
+      else store.deadlines.remove(key);
+    }
+    for (const [id, header] of batch.reservations) store.reservations.put(id, header);
+    for (const [id, header] of batch.transfers) store.transfers.put(id, header);
+    for (const [id, header] of batch.returns) store.returns.put(id, header);
+    for (const record of batch.outboxAdded) store.outbox.put(record.id, record);
+    for (const id of batch.outboxAcked) store.outbox.remove(id);
+  }
+
+  #committed(batch: Batch): void {
+    const records: CommittedRecord[] = batch.records.map(({ record, position }) => ({ record, position }));
     this.#inflight--;
     this.#batchesCommitted++;
     for (const resident of batch.touched) {
@@ -886,8 +923,6 @@ export class Engine {
       }
     }
     if (batch.outboxAdded.length > 0) this.#deliverOutbox(batch.outboxAdded);
-    this.#passivate();
-    this.#drain();
   }
 
   #fail(error: Error): void {
