@@ -120,7 +120,7 @@ export class TransferCoordinator {
         context.putTransfer(shard, header);
         context.addOutbox({
           id: `arrive:${request.transferId}`,
-          command: { kind: ARRIVE, transferId: request.transferId },
+          command: { kind: ARRIVE, transferId: request.transferId, correlationId: meta.correlationId },
           createdAtMs: context.atMs,
           attempts: 0,
         });
@@ -236,7 +236,8 @@ export class TransferCoordinator {
           context.ackOutbox(record.id);
           return current?.status ?? 'unknown';
         }
-        return this.#arrive(context, current, { correlationId: null, source: 'engine:outbox' }).status;
+        const meta = { correlationId: record.command.correlationId ?? null, source: 'engine:outbox' };
+        return this.#arrive(context, current, meta).status;
       },
     };
   }

@@ -153,6 +153,8 @@ export interface OutboxRecord {
 export interface OutboxCommand {
   readonly kind: 'transferArrive';
   readonly transferId: string;
+  /** The correlation id of the request that caused it, stored with the events its delivery records. */
+  readonly correlationId?: string | null;
 }
 
 export type DeadLetterStatus = 'open' | 'retried' | 'discarded';

@@ -1,0 +1,64 @@
+// Idempotency (API.md conventions): every mutating request runs as ONE engine job keyed by the
+// mutation and the request's own id, with the request (body and path ids) as the job's body. The
+// engine stores the job's result, which is the HTTP answer itself, as the key's first outcome: a
+// repeated request gets that stored answer (so the same bytes) with `Idempotent-Replayed: true`, and
+// the same id with another body is refused by the engine (409 IDEMPOTENCY_CONFLICT).
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { IdempotencyConflictError } from '../../engine/errors.ts';
+import { requireLocations, requireScope } from './auth.ts';
+import { HttpError } from './errors.ts';
+import type { Caller, Mutation, Reply, Services } from './mutations/mutation.ts';
+
+export const REPLAYED_HEADER = 'idempotent-replayed';
+
+export interface Outcome extends Reply {
+  readonly replayed: boolean;
+}
+
+/**
+ * Runs a mutation for a caller: scope and the named locations first (403), then the job. `shard`
+ * overrides the job's mailbox: commands of one bulk request share a mailbox so they apply in order.
+ * The job is queued synchronously, before this function first awaits, so calls queue in call order.
+ */
+export async function runMutation<Input>(
+  services: Services,
+  mutation: Mutation<Input>,
+  input: Input,
+  caller: Caller,
+  shard?: number,
+): Promise<Outcome> {
+  requireScope(caller.access, [mutation.scope]);
+  requireLocations(caller.access, mutation.locations(input));
+  const planned = mutation.plan(services, input, caller);
+  try {
+    const { result, replayed } = await services.engine.run({
+      shard: shard ?? planned.shard,
+      key: mutation.key(input),
+      body: input,
+      run: planned.run,
+    });
+    return { ...result, replayed };
+  } catch (error) {
+    if (error instanceof IdempotencyConflictError) {
+      const id = mutation.id(input);
+      throw new HttpError(
+        'IDEMPOTENCY_CONFLICT',
+        `${mutation.type} ${id ?? ''} was already made with a different body; use a new id for a new request`,
+        { id },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Sends an outcome: its status and body, marked when it is the stored answer of an earlier request. */
+export function sendOutcome(reply: FastifyReply, outcome: Outcome): FastifyReply {
+  if (outcome.replayed) reply.header(REPLAYED_HEADER, 'true');
+  return reply.status(outcome.status).send(outcome.body);
+}
+
+/** The caller of a request: its key's access, and the meta every command it causes carries. */
+export function callerOf(request: FastifyRequest, source: string): Caller {
+  return { access: request.access, meta: { correlationId: request.correlationId, source } };
+}

@@ -1,0 +1,115 @@
+// The composition root of one embedded node: configuration in, a listening HTTP server out. It builds
+// the logger, checks the exposure rule (no keys, loopback only), opens the engine (recovery), builds
+// the app and listens. SIGTERM/SIGINT drain: readiness goes false, the server stops accepting and
+// finishes its requests, the engine commits what it accepted, and the process exits 0. A commit that
+// fails or stalls is fatal: the process exits 70 and recovers from disk on restart.
+
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from '../adapters/http/app.ts';
+import type { ApiKeys } from '../adapters/http/auth.ts';
+import { isLoopback, loadApiKeys } from '../adapters/http/auth.ts';
+import type { Config } from './config.ts';
+import { ConfigError } from './config.ts';
+import type { Engine } from './engine.ts';
+import { createEngine } from './engine.ts';
+import { createLogger } from './logger.ts';
+
+/** Exit status after a fatal engine error (EX_SOFTWARE). */
+export const EXIT_FATAL = 70;
+/** Exit status for a configuration that cannot be started (EX_CONFIG). */
+export const EXIT_CONFIG = 78;
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly engine: Engine;
+  readonly logger: Logger;
+  /** The address the server listens on, e.g. http://127.0.0.1:3000. */
+  readonly address: string;
+  /** Drains: stop accepting, finish requests, commit what the engine accepted, close the store. */
+  stop(): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** Install SIGTERM/SIGINT handlers that drain and exit (the CLI does; tests that embed do not). */
+  readonly handleSignals?: boolean;
+  readonly logger?: Logger;
+}
+
+/** Keys from the configured file, and the rule that a node without keys listens on loopback only. */
+export function apiKeysFor(config: Config, logger: Logger): ApiKeys | null {
+  if (config.apiKeysFile !== null) return loadApiKeys(config.apiKeysFile);
+  if (!isLoopback(config.host)) {
+    throw new ConfigError(
+      'HOST',
+      `is ${config.host}, which is not a loopback address, and no API keys are configured: ` +
+        'set STOCKLEDGER_API_KEYS to a key file, or HOST to 127.0.0.1',
+    );
+  }
+  logger.warn(
+    { host: config.host },
+    'no API keys configured (STOCKLEDGER_API_KEYS): listening on loopback only, and every caller may do everything',
+  );
+  return null;
+}
+
+export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel, config.nodeId);
+  if (config.natsUrl !== null) {
+    throw new ConfigError(
+      'NATS_URL',
+      'cluster mode is not available in this build yet; unset it to run embedded',
+    );
+  }
+  const apiKeys = apiKeysFor(config, logger);
+  let ready = false;
+  const engine = await createEngine({
+    config,
+    logger: logger.child({ component: 'engine' }),
+    onFatal: (error) => {
+      logger.fatal({ err: error }, 'the engine stopped; exiting so that recovery starts from disk');
+      process.exit(EXIT_FATAL);
+    },
+  });
+  const app = buildApp({ engine, config, logger, apiKeys, isReady: () => ready });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  ready = true;
+  logger.info({ address, dataDir: config.dataDir, shards: config.shardCount }, 'stockledger is listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      ready = false;
+      await app.close();
+      await engine.close();
+      logger.info('stopped: requests finished and every accepted command committed');
+    })();
+    return stopping;
+  };
+
+  if (options.handleSignals === true) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping !== null) {
+        logger.warn({ signal }, 'second signal while draining: exiting now');
+        process.exit(1);
+      }
+      logger.info({ signal }, 'draining');
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'draining failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  return { app, engine, logger, address, stop };
+}
