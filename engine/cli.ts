@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, loadConfigWithFlags } from './config.ts';
 import { EXIT_CONFIG, serve } from './main.ts';
+import { progressFor } from './progress.ts';
 import { LayoutMismatchError } from './store/lmdb-store.ts';
+import { verifyDataDir } from './verify.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -42,6 +44,42 @@ program
     } catch (error) {
       fail(error);
     }
+  });
+
+program
+  .command('verify')
+  .description('Check a data directory offline: hash chain, replay equals snapshots, indexes and headers')
+  .option('--data-dir <path>', 'data directory (overrides STOCKLEDGER_DATA_DIR)')
+  .action(async (flags: { dataDir?: string }) => {
+    let config: ReturnType<typeof loadConfigWithFlags>;
+    try {
+      config = loadConfigWithFlags(flags);
+    } catch (error) {
+      fail(error);
+    }
+    const progress = progressFor('verify', 'records');
+    let report: Awaited<ReturnType<typeof verifyDataDir>>;
+    try {
+      report = await verifyDataDir({
+        dataDir: config.dataDir,
+        onProgress: (done, total) => progress.update(done, total),
+      });
+    } catch (error) {
+      progress.stop();
+      process.stderr.write(`stockledger verify: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(2);
+    }
+    progress.stop();
+    const summary =
+      `${report.shards} shards, ${report.records} records, ${report.events} events, ${report.actors} actors ` +
+      `in ${(report.elapsedMs / 1000).toFixed(1)} s (${Math.round(report.eventsPerSecond)} events/s)`;
+    if (report.ok) {
+      process.stdout.write(`verify: OK: ${summary}\n`);
+      return;
+    }
+    for (const problem of report.problems) process.stdout.write(`verify: ${problem}\n`);
+    process.stdout.write(`verify: FAILED: ${report.problems.length} problems; ${summary}\n`);
+    process.exitCode = 1;
   });
 
 await program.parseAsync(process.argv);

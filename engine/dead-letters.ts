@@ -95,20 +95,25 @@ export class DeadLetters {
     return counts;
   }
 
+  /** Read and written in one transaction, so a concurrent retry and discard cannot lose an entry. */
   async mark(
     id: string,
     status: DeadLetterStatus,
     action: string,
     note: string,
   ): Promise<DeadLetterRecord | undefined> {
-    const current = this.get(id);
-    if (current === undefined) return undefined;
-    const next: DeadLetterRecord = {
-      ...current,
-      status,
-      history: [...current.history, { atMs: this.#now(), action, note }],
-    };
-    await this.#store.deadLetters.put(id, next);
-    return next;
+    const atMs = this.#now();
+    const table = this.#store.deadLetters;
+    return this.#store.root.transaction(() => {
+      const current = table.get(id);
+      if (current === undefined) return undefined;
+      const next: DeadLetterRecord = {
+        ...current,
+        status,
+        history: [...current.history, { atMs, action, note }],
+      };
+      table.put(id, next);
+      return next;
+    });
   }
 }

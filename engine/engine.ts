@@ -278,6 +278,7 @@ export class Engine {
   readonly #listeners = new Set<CommitListener>();
   #batchNumber = 0;
   #feedPosition = 0;
+  #committedFeedPosition = 0;
   #inflight = 0;
   /** Batches sealed and waiting for the write transaction under way to finish. */
   readonly #sealed: Batch[] = [];
@@ -334,6 +335,7 @@ export class Engine {
       this.#shards[shard]?.deadlines.push({ expiresAtMs, actorKey, reservationId });
     }
     this.#feedPosition = lastFeedPosition(this.store);
+    this.#committedFeedPosition = this.#feedPosition;
     this.deadLetters = new DeadLetters(this.store, () => this.#clock.now());
     this.reservations = new ReservationCoordinator(this);
     this.transfers = new TransferCoordinator(this);
@@ -487,8 +489,9 @@ export class Engine {
     }
   }
 
+  /** The newest feed position whose record is durable (later positions may still be committing). */
   feedPosition(): number {
-    return this.#feedPosition;
+    return this.#committedFeedPosition;
   }
 
   #commandEntry(shard: number, sequence: number, at: number): CommandEntry {
@@ -916,6 +919,8 @@ export class Engine {
 
   #committed(batch: Batch): void {
     const records: CommittedRecord[] = batch.records.map(({ record, position }) => ({ record, position }));
+    const newest = records.at(-1);
+    if (newest !== undefined) this.#committedFeedPosition = newest.position;
     this.#inflight--;
     this.#batchesCommitted++;
     for (const resident of batch.touched) {
