@@ -22,12 +22,6 @@ export type Decision =
   | { readonly ok: true; readonly events: readonly LedgerEvent[] }
   | { readonly ok: false; readonly refusal: Refusal };
 
-type Primary = LedgerEvent extends infer E
-  ? E extends LedgerEvent
-    ? Omit<E, 'version' | 'commandId' | 'atMs'>
-    : never
-  : never;
-
 function stateRefusal(ledger: Ledger, command: SkuLocationCommand): Refusal | null {
   switch (command.type) {
     case 'receive':
@@ -148,15 +142,28 @@ function lineQty(ledger: Ledger, reservationId: string, qty: number | null): num
 }
 
 /** The fact a command states, with the bucket deltas it causes. Assumes the command was accepted. */
-function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
+function primaryOf(ledger: Ledger, command: SkuLocationCommand): LedgerEvent {
+  // Every event literal names all its fields (no spread): events are the hottest allocation of a command.
+  const { commandId, atMs } = command;
+  const version = ledger.version + 1;
   switch (command.type) {
     case 'receive':
-      return { type: 'Received', qty: command.qty, deltas: { onHand: command.qty } };
+      return {
+        type: 'Received',
+        commandId,
+        atMs,
+        version,
+        qty: command.qty,
+        deltas: { onHand: command.qty },
+      };
     case 'sale':
-      return { type: 'Sold', qty: command.qty, deltas: { onHand: -command.qty } };
+      return { type: 'Sold', commandId, atMs, version, qty: command.qty, deltas: { onHand: -command.qty } };
     case 'reserve':
       return {
         type: 'Reserved',
+        commandId,
+        atMs,
+        version,
         reservationId: command.reservationId,
         channel: command.channel,
         qty: command.qty,
@@ -165,14 +172,32 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
       };
     case 'release': {
       const qty = lineQty(ledger, command.reservationId, command.qty);
-      return { type: 'Released', reservationId: command.reservationId, qty, deltas: { reserved: -qty } };
+      return {
+        type: 'Released',
+        commandId,
+        atMs,
+        version,
+        reservationId: command.reservationId,
+        qty,
+        deltas: { reserved: -qty },
+      };
     }
     case 'commit':
-      return { type: 'Committed', reservationId: command.reservationId, deltas: {} };
+      return {
+        type: 'Committed',
+        commandId,
+        atMs,
+        version,
+        reservationId: command.reservationId,
+        deltas: {},
+      };
     case 'fulfil': {
       const qty = lineQty(ledger, command.reservationId, command.qty);
       return {
         type: 'Fulfilled',
+        commandId,
+        atMs,
+        version,
         reservationId: command.reservationId,
         qty,
         deltas: { onHand: -qty, reserved: -qty },
@@ -180,11 +205,22 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
     }
     case 'expire': {
       const qty = lineQty(ledger, command.reservationId, null);
-      return { type: 'Expired', reservationId: command.reservationId, qty, deltas: { reserved: -qty } };
+      return {
+        type: 'Expired',
+        commandId,
+        atMs,
+        version,
+        reservationId: command.reservationId,
+        qty,
+        deltas: { reserved: -qty },
+      };
     }
     case 'return':
       return {
         type: 'Returned',
+        commandId,
+        atMs,
+        version,
         returnId: command.returnId,
         qty: command.qty,
         reason: command.reason,
@@ -196,6 +232,9 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
         : { quarantine: -command.qty };
       return {
         type: 'Disposed',
+        commandId,
+        atMs,
+        version,
         returnId: command.returnId,
         qty: command.qty,
         disposition: command.disposition,
@@ -205,6 +244,9 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
     case 'transferOut':
       return {
         type: 'TransferShipped',
+        commandId,
+        atMs,
+        version,
         transferId: command.transferId,
         qty: command.qty,
         destination: command.destination,
@@ -213,6 +255,9 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
     case 'transferIn':
       return {
         type: 'TransferArrived',
+        commandId,
+        atMs,
+        version,
         transferId: command.transferId,
         qty: command.qty,
         origin: command.origin,
@@ -222,6 +267,9 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
       const shippedQty = findEntry(ledger.inboundTransfers, command.transferId)?.qty ?? 0;
       return {
         type: 'TransferReceived',
+        commandId,
+        atMs,
+        version,
         transferId: command.transferId,
         shippedQty,
         receivedQty: command.receivedQty,
@@ -232,6 +280,9 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
     case 'adjust':
       return {
         type: 'Adjusted',
+        commandId,
+        atMs,
+        version,
         delta: command.delta,
         reason: command.reason,
         deltas: { onHand: command.delta },
@@ -239,24 +290,18 @@ function primaryOf(ledger: Ledger, command: SkuLocationCommand): Primary {
     case 'count':
       return {
         type: 'Counted',
+        commandId,
+        atMs,
+        version,
         counted: command.counted,
         variance: command.counted - ledger.onHand,
         deltas: { onHand: command.counted - ledger.onHand },
       };
     case 'setPolicy':
-      return { type: 'PolicyChanged', policy: command.policy, deltas: {} };
+      return { type: 'PolicyChanged', commandId, atMs, version, policy: command.policy, deltas: {} };
     default:
       return assertNever(command);
   }
-}
-
-function stamp(ledger: Ledger, command: SkuLocationCommand, primary: Primary): LedgerEvent {
-  return {
-    ...primary,
-    commandId: command.commandId,
-    atMs: command.atMs,
-    version: ledger.version + 1,
-  } as LedgerEvent;
 }
 
 /** The newest open lines first, as many as it takes to cover the shortfall. */
@@ -280,7 +325,7 @@ export interface Accepted {
 
 /** The events an accepted command records: its fact, then what it did to integrity and availability. */
 export function accept(ledger: Ledger, command: SkuLocationCommand): Accepted {
-  const primary = stamp(ledger, command, primaryOf(ledger, command));
+  const primary = primaryOf(ledger, command);
   const events: LedgerEvent[] = [primary];
   let state = evolve(ledger, primary);
   const shortfall = shortfallOf(state);
