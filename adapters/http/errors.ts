@@ -2,6 +2,7 @@
 // framework error maps here to a status and the documented body
 // `{"error": {"code", "message", "details"}}` (API.md). Handlers throw; nothing else formats errors.
 
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Refusal } from '../../actors/index.ts';
 import type { EngineErrorCode } from '../../engine/errors.ts';
@@ -184,6 +185,59 @@ export function toHttpError(error: unknown): HttpError {
 
 export function errorReply(error: HttpError): ErrorReply {
   return { error: { code: error.code, message: error.message, details: { ...error.details } } };
+}
+
+/**
+ * Errors the router raises before a request has a route, hooks or a correlation id (Fastify's
+ * `frameworkErrors`): a malformed percent-encoding in the path (FST_ERR_BAD_URL) or a path parameter
+ * longer than the router takes (FST_ERR_MAX_PARAM_LENGTH, which Fastify would answer 414). Both are a
+ * request that is not valid, answered 400 in the documented shape rather than Fastify's own body.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'has a path parameter longer than any id'
+      : 'is not a valid URL (a percent-encoding is malformed)';
+  const http =
+    error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? validationFailed([{ path: '/url', message }])
+      : toHttpError(error);
+  if (http.status >= 500) request.log.error({ err: error, code: http.code }, 'request failed');
+  reply.status(http.status).send(errorReply(http));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a malformed request line or header,
+ * headers beyond the size limit, a request that did not arrive in time), answered in the documented
+ * shape instead of Fastify's default body, then the connection is closed as Node does. Oversized
+ * headers are 413 PAYLOAD_TOO_LARGE and the rest 400 VALIDATION_FAILED, keeping to API.md's table
+ * (rather than 431 and 408).
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const http =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new HttpError('PAYLOAD_TOO_LARGE', "the request's headers are larger than the server accepts")
+      : validationFailed(
+          [{ path: '', message: 'is not a valid HTTP/1.1 request' }],
+          error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? 'the request did not arrive in time'
+            : 'the request is not valid HTTP/1.1',
+        );
+  if (socket.writable) {
+    const body = JSON.stringify(errorReply(http));
+    socket.write(
+      `HTTP/1.1 ${http.status} ${http.status === 413 ? 'Payload Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Installs the error and not-found handlers: every error leaves in the documented shape. */

@@ -4,7 +4,7 @@
 
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IProperty, Parameters } from 'fast-check';
+import type { IAsyncProperty, IProperty, Parameters } from 'fast-check';
 import fc from 'fast-check';
 
 function integerSetting(name: string): number | undefined {
@@ -61,3 +61,31 @@ export function assertProperty<Ts>(property: IProperty<Ts>, numRuns: number, tes
     },
   );
 }
+
+/**
+ * `assertProperty` for asynchronous properties (a request over a socket per run): runs them one after
+ * another and, on failure, throws the same replay line.
+ */
+export async function assertAsyncProperty<Ts>(
+  property: IAsyncProperty<Ts>,
+  numRuns: number,
+  testFileUrl: string,
+): Promise<void> {
+  const details = await fc.check(property, propertyParameters<Ts>(numRuns));
+  if (!details.failed) return;
+  const report = fc.defaultReportMessage(details) ?? 'property failed';
+  const settings = [`FC_SEED=${details.seed}`];
+  if (details.counterexamplePath !== null) settings.push(`FC_PATH=${details.counterexamplePath}`);
+  const file = relative(process.cwd(), fileURLToPath(testFileUrl));
+  const failure =
+    details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+  throw new Error(
+    `replay with: ${settings.join(' ')} npx tsx --test ${file}\n${report}\nFailure: ${failure}`,
+    {
+      cause: details.errorInstance,
+    },
+  );
+}
+
+/** This process's seed, for a test to print when it starts. */
+export const fastCheckSeed: number = seed;

@@ -81,15 +81,21 @@ export function reservationRoutes(services: AppServices): FastifyPluginAsync {
           scopes,
           params: ReservationParams,
           responses: { 200: Reservation },
-          errors: [404, 409],
+          // A body is still read (to refuse it), so one over the size limit is 413.
+          errors: [404, 409, 413],
         }),
       },
       async (request, reply) => {
+        // No body, or the empty object; nothing else (not null, not []: nothing is coerced).
         const body = request.body;
         if (
           body !== undefined &&
-          body !== null &&
-          !(typeof body === 'object' && Object.keys(body).length === 0)
+          !(
+            typeof body === 'object' &&
+            body !== null &&
+            !Array.isArray(body) &&
+            Object.keys(body).length === 0
+          )
         ) {
           throw validationFailed([{ path: '', message: 'commit takes no body' }]);
         }
