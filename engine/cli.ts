@@ -4,7 +4,17 @@
 // the setting.
 
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  discardCommand,
+  EXIT_USAGE,
+  listCommand,
+  retryCommand,
+  UsageError,
+} from '../adapters/dead-letters/command.ts';
+import { replayCommand } from '../adapters/replay/command.ts';
+import type { ReturnPolicy } from '../adapters/replay/online-retail.ts';
+import { inFlightDefault, inFlightMax } from '../adapters/replay/replay.ts';
 import { ConfigError, loadConfigWithFlags } from './config.ts';
 import { EXIT_CONFIG, serve } from './main.ts';
 import { progressFor } from './progress.ts';
@@ -81,5 +91,138 @@ program
     process.stdout.write(`verify: FAILED: ${report.problems.length} problems; ${summary}\n`);
     process.exitCode = 1;
   });
+
+program
+  .command('replay')
+  .description(
+    'Import a sales log in the UCI Online Retail format (CSV or gzip): sales, returns into quarantine, ' +
+      'adjustments; non-products and bad lines to the dead letters. Replaying a file again applies nothing twice.',
+  )
+  .argument('<file>', 'the log, plain CSV or gzip-compressed')
+  .option('--data-dir <path>', 'data directory (overrides STOCKLEDGER_DATA_DIR)')
+  .addOption(
+    new Option('--disposition <policy>', 'dispose of returned units at once (none: they stay in quarantine)')
+      .choices(['restock', 'scrap', 'vendor', 'none'])
+      .default('none'),
+  )
+  .option(
+    '--in-flight <lines>',
+    `lines submitted and not yet committed, at most (1 to ${inFlightMax})`,
+    (text: string) => {
+      const value = Number(text);
+      if (!/^[0-9]+$/.test(text) || value < 1 || value > inFlightMax) {
+        throw new InvalidArgumentError(`a whole number from 1 to ${inFlightMax}`);
+      }
+      return value;
+    },
+    inFlightDefault,
+  )
+  .option('--json', 'print the summary as one JSON object')
+  .action(
+    async (
+      file: string,
+      flags: { dataDir?: string; disposition: ReturnPolicy; inFlight: number; json?: boolean },
+    ) => {
+      let config: ReturnType<typeof loadConfigWithFlags>;
+      try {
+        config = loadConfigWithFlags({ ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }) });
+      } catch (error) {
+        fail(error);
+      }
+      try {
+        process.exitCode = await replayCommand(config, {
+          file,
+          policy: flags.disposition,
+          inFlightMax: flags.inFlight,
+          json: flags.json === true,
+        });
+      } catch (error) {
+        fail(error);
+      }
+    },
+  );
+
+{
+  // The data directory is used directly: it is assumed that no server is running on it meanwhile.
+  const deadLetters = program
+    .command('dead-letters')
+    .description('List, retry or discard dead letters, on the data directory (not while it is served)');
+  const configOf = (flags: { dataDir?: string }) => {
+    try {
+      return loadConfigWithFlags({ ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }) });
+    } catch (error) {
+      fail(error);
+    }
+  };
+  const run = async (work: () => Promise<number>) => {
+    try {
+      process.exitCode = await work();
+    } catch (error) {
+      if (!(error instanceof UsageError)) fail(error);
+      process.stderr.write(`stockledger dead-letters: ${error.message}
+`);
+      process.exitCode = EXIT_USAGE;
+    }
+  };
+  const positive = (text: string) => {
+    if (!/^[0-9]+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError('a whole number from 1');
+    return Number(text);
+  };
+  deadLetters
+    .command('list')
+    .description('Dead letters, oldest first')
+    .option('--data-dir <path>', 'data directory (overrides STOCKLEDGER_DATA_DIR)')
+    .addOption(
+      new Option('--status <status>', 'only letters in this state').choices(['open', 'retried', 'discarded']),
+    )
+    .option('--adapter <name>', 'only letters of this adapter (cli:replay, http:sales:batch, ...)')
+    .option('--reason <prefix>', 'only letters whose reason starts so (NON_PRODUCT, MALFORMED, ...)')
+    .option('--after <id>', 'the page after this letter')
+    .option('--limit <n>', 'letters to show, at most 500', positive, 100)
+    .option('--json', 'print the page as JSON')
+    .action(
+      (flags: {
+        dataDir?: string;
+        status?: 'open' | 'retried' | 'discarded';
+        adapter?: string;
+        reason?: string;
+        after?: string;
+        limit: number;
+        json?: boolean;
+      }) =>
+        run(() =>
+          listCommand(configOf(flags), {
+            status: flags.status,
+            adapter: flags.adapter,
+            reason: flags.reason,
+            after: flags.after,
+            limit: flags.limit,
+            json: flags.json === true,
+          }),
+        ),
+    );
+  deadLetters
+    .command('retry')
+    .description('Run a letter again through its adapter, as stored or with a corrected payload (--body)')
+    .argument('<id>', 'the letter')
+    .option('--data-dir <path>', 'data directory (overrides STOCKLEDGER_DATA_DIR)')
+    .option('--body <file>', 'a JSON file holding the corrected payload')
+    .option('--note <text>', 'a note kept in the letter history')
+    .option('--json', 'print the letter and the outcome as JSON')
+    .action((id: string, flags: { dataDir?: string; body?: string; note?: string; json?: boolean }) =>
+      run(() =>
+        retryCommand(configOf(flags), id, { body: flags.body, note: flags.note, json: flags.json === true }),
+      ),
+    );
+  deadLetters
+    .command('discard')
+    .description('Mark a letter discarded, with the reason; it is kept, never erased')
+    .argument('<id>', 'the letter')
+    .requiredOption('--reason <text>', 'why it is discarded (kept in its history)')
+    .option('--data-dir <path>', 'data directory (overrides STOCKLEDGER_DATA_DIR)')
+    .action((id: string, flags: { dataDir?: string; reason: string }) =>
+      run(() => discardCommand(configOf(flags), id, flags.reason)),
+    );
+}
 
 await program.parseAsync(process.argv);

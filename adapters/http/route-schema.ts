@@ -15,6 +15,7 @@ export type Tag =
   | 'commands'
   | 'events'
   | 'dead-letters'
+  | 'master-data'
   | 'operations';
 
 export interface RouteDescription {

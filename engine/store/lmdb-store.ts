@@ -9,9 +9,12 @@ import type { Database, RootDatabase } from 'lmdb';
 import { open } from 'lmdb';
 import { Packr } from 'msgpackr';
 import type {
+  BarcodeRecord,
   DeadLetterRecord,
   HistoryPointer,
   IdempotencyRecord,
+  ItemRecord,
+  LocationCodeRecord,
   LogRecord,
   OutboxRecord,
   ReservationHeader,
@@ -74,6 +77,10 @@ export interface Store {
   readonly deadLetters: Database<DeadLetterRecord, string>;
   readonly skuLocations: Database<true, SkuLocationKey>;
   readonly feed: Database<FeedPointer, number>;
+  /** Master data (adapters/mapping): the item master, its barcode index, source store codes. */
+  readonly items: Database<ItemRecord, string>;
+  readonly barcodes: Database<BarcodeRecord, string>;
+  readonly locationCodes: Database<LocationCodeRecord, string>;
   readonly layout: Layout;
   close(): Promise<void>;
 }
@@ -90,7 +97,7 @@ export function openStore(options: OpenStoreOptions): Store {
   if (options.readOnly !== true) mkdirSync(options.dataDir, { recursive: true });
   const root = open({
     path: path.join(options.dataDir, 'ledger'),
-    maxDbs: 16,
+    maxDbs: 32,
     overlappingSync: false,
     noSync: false,
     compression: false,
@@ -139,6 +146,9 @@ export function openStore(options: OpenStoreOptions): Store {
     deadLetters: table<DeadLetterRecord, string>('dead-letters'),
     skuLocations: table<true, SkuLocationKey>('sku-locations'),
     feed: table<FeedPointer, number>('feed'),
+    items: table<ItemRecord, string>('items'),
+    barcodes: table<BarcodeRecord, string>('barcodes'),
+    locationCodes: table<LocationCodeRecord, string>('location-codes'),
     layout,
     close: () => root.close(),
   };

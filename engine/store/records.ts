@@ -168,3 +168,46 @@ export interface DeadLetterRecord {
   readonly status: DeadLetterStatus;
   readonly history: readonly { readonly atMs: number; readonly action: string; readonly note: string }[];
 }
+
+// ---- master data (adapters/mapping) -------------------------------------------------------------------
+// Written by the master-data adapter in transactions of its own (not with the log): master data says
+// how outside codes map to SKUs and locations; it changes no bucket.
+
+export type UnitOfMeasure = 'each' | 'case';
+
+/** One component of a kit: a kit of this SKU takes `qty` units of the component. */
+export interface ItemComponent {
+  readonly sku: string;
+  readonly qty: number;
+}
+
+/** An item of the catalogue (item master). Barcodes are stored as 14-digit GTINs. */
+export interface ItemRecord {
+  readonly sku: string;
+  readonly description: string;
+  /** GTINs that identify one unit (each). */
+  readonly barcodes: readonly string[];
+  /** GTINs that identify a case of `caseSize` units. */
+  readonly caseBarcodes: readonly string[];
+  /** Units in a case; null for an item that has no case. */
+  readonly caseSize: number | null;
+  /** A kit's components; empty for an item that is not a kit. */
+  readonly components: readonly ItemComponent[];
+  readonly revision: number;
+  readonly updatedAtMs: number;
+}
+
+/** The barcode index: which SKU a GTIN names, and whether it is a unit or a case. */
+export interface BarcodeRecord {
+  readonly sku: string;
+  readonly unit: UnitOfMeasure;
+}
+
+/** A source system's store code and the location it stands for. */
+export interface LocationCodeRecord {
+  readonly code: string;
+  readonly location: string;
+  readonly name: string;
+  readonly revision: number;
+  readonly updatedAtMs: number;
+}

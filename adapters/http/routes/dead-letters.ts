@@ -6,12 +6,11 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { deadLettersPerPageMax } from '../../../engine/dead-letters.ts';
+import { discardDeadLetter, retryDeadLetter } from '../../dead-letters/retry.ts';
 import type { AppServices } from '../app.ts';
-import { forbidden, HttpError } from '../errors.ts';
-import { callerOf, runMutation } from '../idempotency.ts';
-import type { Mutation } from '../mutations/mutation.ts';
-import { saleMutation } from '../mutations/sales.ts';
-import { checkPayload } from '../payload.ts';
+import { forbidden } from '../errors.ts';
+import { callerOf } from '../idempotency.ts';
+import { compilerOf } from '../payload.ts';
 import { routeSchema } from '../route-schema.ts';
 import {
   DeadLetterDiscard,
@@ -23,15 +22,9 @@ import {
   DeadLetters,
 } from '../schemas.ts';
 import { deadLetterView } from '../views.ts';
-import { SALES_BATCH_ADAPTER } from './sales.ts';
 import { boundedInteger } from './stock.ts';
 
 const deadLettersPageDefault = 100;
-
-/** What a letter of each adapter was meant to be, so a retry can run it again. */
-const RETRYABLE: Readonly<Record<string, Mutation<never>>> = {
-  [SALES_BATCH_ADAPTER]: saleMutation as Mutation<never>,
-};
 
 function requireUnrestricted(request: FastifyRequest): void {
   if (request.access.locations !== null) {
@@ -44,11 +37,6 @@ function requireUnrestricted(request: FastifyRequest): void {
 export function deadLetterRoutes(services: AppServices): FastifyPluginAsync {
   const { engine } = services;
   const scopes = ['admin'] as const;
-  const letterOf = (id: string) => {
-    const letter = engine.deadLetters.get(id);
-    if (letter === undefined) throw new HttpError('NOT_FOUND', `no dead letter ${id}`, { id });
-    return letter;
-  };
   return async (app) => {
     app.get<{ Querystring: Static<typeof DeadLetterQuery> }>(
       '/v1/dead-letters',
@@ -89,7 +77,8 @@ export function deadLetterRoutes(services: AppServices): FastifyPluginAsync {
           tag: 'dead-letters',
           summary: 'Run a dead letter again, as stored or with a corrected payload',
           description:
-            'The payload runs as the request it was meant to be (a backlog line as POST /v1/sales). On success the ' +
+            'The payload runs again through the adapter that wrote it (a backlog or POS line as POST /v1/sales, an ' +
+            'import row as its import, a replayed log line as `stockledger replay`). On success the ' +
             'letter is marked retried; a payload that fails again answers its error, and the letter stays open ' +
             'with the failure in its history.',
           scopes,
@@ -101,51 +90,16 @@ export function deadLetterRoutes(services: AppServices): FastifyPluginAsync {
       },
       async (request) => {
         requireUnrestricted(request);
-        const letter = letterOf(request.params.id);
-        if (letter.status !== 'open') {
-          throw new HttpError('INVALID_STATE', `dead letter ${letter.id} is ${letter.status}`, {
-            state: letter.status,
-          });
-        }
-        const mutation = RETRYABLE[letter.adapter];
-        if (mutation === undefined) {
-          throw new HttpError('INVALID_STATE', `dead letters of ${letter.adapter} cannot be retried here`, {
-            state: letter.status,
-            adapter: letter.adapter,
-          });
-        }
-        const corrected = request.body.payload;
-        const checked = checkPayload<never>(request, mutation.schema, corrected ?? letter.payload);
-        try {
-          if (!checked.ok) throw checked.error;
-          const outcome = await runMutation(
+        const { letter, outcome } = await retryDeadLetter(
+          {
             services,
-            mutation,
-            checked.value,
-            callerOf(request, 'http:dead-letters:retry'),
-          );
-          const note = [
-            corrected === undefined ? 'as stored' : 'with a corrected payload',
-            outcome.replayed ? 'already applied' : `answered ${outcome.status}`,
-            request.body.note,
-          ];
-          const marked = await engine.deadLetters.mark(
-            letter.id,
-            'retried',
-            'retry',
-            note.filter((part) => part !== undefined).join('; '),
-          );
-          return { letter: deadLetterView(marked ?? letter), outcome };
-        } catch (error) {
-          const code = error instanceof HttpError ? error.code : 'INTERNAL_ERROR';
-          await engine.deadLetters.mark(
-            letter.id,
-            'open',
-            'retry-failed',
-            `${code}: ${(error as Error).message}`,
-          );
-          throw error;
-        }
+            caller: callerOf(request, 'http:dead-letters:retry'),
+            compile: compilerOf(request),
+          },
+          request.params.id,
+          request.body,
+        );
+        return { letter: deadLetterView(letter), outcome };
       },
     );
 
@@ -165,15 +119,8 @@ export function deadLetterRoutes(services: AppServices): FastifyPluginAsync {
       },
       async (request) => {
         requireUnrestricted(request);
-        const letter = letterOf(request.params.id);
-        if (letter.status === 'discarded') return { letter: deadLetterView(letter) };
-        if (letter.status !== 'open') {
-          throw new HttpError('INVALID_STATE', `dead letter ${letter.id} is ${letter.status}`, {
-            state: letter.status,
-          });
-        }
-        const marked = await engine.deadLetters.mark(letter.id, 'discarded', 'discard', request.body.reason);
-        return { letter: deadLetterView(marked ?? letter) };
+        const letter = await discardDeadLetter(engine.deadLetters, request.params.id, request.body.reason);
+        return { letter: deadLetterView(letter) };
       },
     );
   };

@@ -5,6 +5,8 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { exposedTo } from '../../../actors/index.ts';
 import { positionOf } from '../../../engine/inputs.ts';
+import { kitAvailability, kitLocations } from '../../mapping/kits.ts';
+import { masterDataOf } from '../../mapping/master-data.ts';
 import type { AppServices } from '../app.ts';
 import { allowsLocation, requireLocations } from '../auth.ts';
 import { validationFailed } from '../errors.ts';
@@ -101,7 +103,7 @@ export function stockRoutes({ engine }: AppServices): FastifyPluginAsync {
           tag: 'stock',
           summary: "A SKU's availability across locations, as a channel sees it",
           description:
-            "`exposed` applies the channel's share of available-to-sell; `total` sums `exposed`. Without `locations`, every location that has a position for the SKU (that the key may see), up to " +
+            "`exposed` applies the channel's share of available-to-sell; `total` sums `exposed`. For a kit, each figure is the minimum over its components of ⌊component figure ÷ quantity per kit⌋. Without `locations`, every location that has a position for the SKU (for a kit: for every component) that the key may see, up to " +
             `${availabilityLocationsMax}.`,
           scopes: ['stock:read'],
           params: AvailabilityParams,
@@ -112,13 +114,16 @@ export function stockRoutes({ engine }: AppServices): FastifyPluginAsync {
       async (request) => {
         const { sku } = request.params;
         const channel = request.query.channel ?? null;
+        // A kit is never stocked as such: its figures are its components' (adapters/mapping/kits.ts).
+        const kit = masterDataOf(engine).kit(sku);
+        const locationsOf = (limit: number) =>
+          kit === null ? engine.locationsOf(sku, limit) : kitLocations(engine, kit, limit);
         let locations: string[];
         if (request.query.locations === undefined) {
           locations =
             request.access.locations === null
-              ? engine.locationsOf(sku, availabilityLocationsMax)
-              : engine
-                  .locationsOf(sku, Number.MAX_SAFE_INTEGER)
+              ? locationsOf(availabilityLocationsMax)
+              : locationsOf(Number.MAX_SAFE_INTEGER)
                   .filter((location) => allowsLocation(request.access, location))
                   .slice(0, availabilityLocationsMax);
         } else {
@@ -134,6 +139,7 @@ export function stockRoutes({ engine }: AppServices): FastifyPluginAsync {
           requireLocations(request.access, locations);
         }
         const rows = locations.map((location) => {
+          if (kit !== null) return kitAvailability(engine, kit, location, channel);
           const ledger = engine.committedLedger(location, sku);
           const position = positionOf(ledger);
           return {
