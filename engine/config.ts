@@ -15,6 +15,50 @@ export interface FaultInjection {
   readonly pauseOutbox: boolean;
 }
 
+/** POS live ingest over NATS JetStream (adapters/pos/). */
+export interface PosConfig {
+  /** The NATS server the POS stream lives on; null = POS ingest over NATS is off. */
+  readonly natsUrl: string | null;
+  /** Stores that get their own `store` label on the sync-lag gauge; the rest share `_other`. */
+  readonly lagMetricStoresMax: number;
+}
+
+/** Offline backlogs (NATS `pos.*.backlog`, `POST /v1/sales:batch`) drain at the rate live traffic leaves. */
+export interface BacklogConfig {
+  /** Backlog sales queued in the engine at once while no live sale is waiting. */
+  readonly inFlightMax: number;
+  /** Backlog sales queued in the engine at once while live sales are waiting (they go first). */
+  readonly inFlightWhileLive: number;
+}
+
+/** Inbound ecommerce order webhooks (adapters/ecommerce/). */
+export interface OrderWebhookConfig {
+  /** The shared HMAC-SHA256 secret; null = the webhook endpoint is not served. */
+  readonly secret: string | null;
+  /** How far a webhook's timestamp may be from now, either way. */
+  readonly toleranceSeconds: number;
+}
+
+/** Outbound availability feeds (adapters/feeds/). */
+export interface FeedConfig {
+  /** The NATS server that `inv.avail.*` and `inv.evt.*` go to; null = no NATS feed. */
+  readonly natsUrl: string | null;
+  /** Publish every recorded event on `inv.evt.<location>.<sku>` (core NATS) as well. */
+  readonly publishEvents: boolean;
+  /** Signed webhook pushes go to each of these; empty = no push. */
+  readonly webhookUrls: readonly string[];
+  /** The HMAC-SHA256 secret pushes are signed with (required when there are URLs). */
+  readonly webhookSecret: string | null;
+  /** Exposed-quantity thresholds per channel (`*` = every channel and the unshared figure). */
+  readonly thresholds: Readonly<Record<string, readonly number[]>>;
+  /** Updates waiting per push target; past it the queue coalesces to the latest per SKU-location. */
+  readonly queueMax: number;
+  /** Attempts per push before the update is given up (logged and counted). */
+  readonly attemptsMax: number;
+  /** The first retry's delay; each later one doubles, up to 30 s. */
+  readonly retryBaseMs: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -39,6 +83,10 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Reservations one channel may hold open (held or committed) at once; 0 = no cap. */
   readonly openReservationsPerChannelMax: number;
+  readonly pos: PosConfig;
+  readonly backlog: BacklogConfig;
+  readonly orderWebhooks: OrderWebhookConfig;
+  readonly feeds: FeedConfig;
   readonly faults: FaultInjection;
 }
 
@@ -64,6 +112,20 @@ const KNOWN = new Set([
   'STOCKLEDGER_EXPIRY_TICK_MS',
   'STOCKLEDGER_RATE_LIMIT_PER_MINUTE',
   'STOCKLEDGER_OPEN_RESERVATIONS_PER_CHANNEL_MAX',
+  'STOCKLEDGER_POS_NATS_URL',
+  'STOCKLEDGER_POS_LAG_METRIC_STORES_MAX',
+  'STOCKLEDGER_BACKLOG_IN_FLIGHT_MAX',
+  'STOCKLEDGER_BACKLOG_IN_FLIGHT_WHILE_LIVE',
+  'STOCKLEDGER_ORDER_WEBHOOK_SECRET',
+  'STOCKLEDGER_ORDER_WEBHOOK_TOLERANCE_SECONDS',
+  'STOCKLEDGER_FEED_NATS_URL',
+  'STOCKLEDGER_FEED_EVENTS',
+  'STOCKLEDGER_FEED_WEBHOOK_URLS',
+  'STOCKLEDGER_FEED_WEBHOOK_SECRET',
+  'STOCKLEDGER_FEED_THRESHOLDS',
+  'STOCKLEDGER_FEED_QUEUE_MAX',
+  'STOCKLEDGER_FEED_ATTEMPTS_MAX',
+  'STOCKLEDGER_FEED_RETRY_BASE_MS',
   'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH',
   'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH',
   'STOCKLEDGER_FAULT_PAUSE_OUTBOX',
@@ -90,6 +152,92 @@ function optionalInteger(env: Environment, name: string): number | null {
 function text(env: Environment, name: string): string | null {
   const value = env[name];
   return value === undefined || value === '' ? null : value;
+}
+
+function natsUrlOf(env: Environment, name: string): string | null {
+  const url = text(env, name);
+  if (url !== null && !/^(nats|tls):\/\/[^\s,]+$/.test(url)) {
+    throw new ConfigError(name, `must look like nats://host:port, got ${JSON.stringify(url)}`);
+  }
+  return url;
+}
+
+/** Shared secrets are at least this long, so that a placeholder like "secret" is refused. */
+const secretLengthMin = 16;
+
+function secretOf(env: Environment, name: string): string | null {
+  const secret = text(env, name);
+  if (secret !== null && secret.length < secretLengthMin) {
+    throw new ConfigError(name, `must be at least ${secretLengthMin} characters`);
+  }
+  return secret;
+}
+
+function feedsOf(env: Environment): FeedConfig {
+  const webhookUrls = (text(env, 'STOCKLEDGER_FEED_WEBHOOK_URLS') ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  for (const url of webhookUrls) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = null;
+    }
+    if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new ConfigError('STOCKLEDGER_FEED_WEBHOOK_URLS', `${JSON.stringify(url)} is not an http(s) URL`);
+    }
+  }
+  const webhookSecret = secretOf(env, 'STOCKLEDGER_FEED_WEBHOOK_SECRET');
+  if (webhookUrls.length > 0 && webhookSecret === null) {
+    throw new ConfigError(
+      'STOCKLEDGER_FEED_WEBHOOK_SECRET',
+      'is required when STOCKLEDGER_FEED_WEBHOOK_URLS is set',
+    );
+  }
+  return {
+    natsUrl: natsUrlOf(env, 'STOCKLEDGER_FEED_NATS_URL'),
+    publishEvents: integer(env, 'STOCKLEDGER_FEED_EVENTS', 1, 0, 1) === 1,
+    webhookUrls,
+    webhookSecret,
+    thresholds: thresholdsOf(text(env, 'STOCKLEDGER_FEED_THRESHOLDS')),
+    queueMax: integer(env, 'STOCKLEDGER_FEED_QUEUE_MAX', 10_000, 1, 10_000_000),
+    attemptsMax: integer(env, 'STOCKLEDGER_FEED_ATTEMPTS_MAX', 8, 1, 100),
+    retryBaseMs: integer(env, 'STOCKLEDGER_FEED_RETRY_BASE_MS', 500, 10, 60_000),
+  };
+}
+
+/** Thresholds one channel may have, at most. */
+const thresholdsPerChannelMax = 16;
+
+/** `web=5,20;*=10`: per channel (or `*`), the exposed quantities whose crossing fires a feed update. */
+function thresholdsOf(value: string | null): Record<string, readonly number[]> {
+  const thresholds: Record<string, readonly number[]> = {};
+  if (value === null) return thresholds;
+  for (const entry of value.split(';')) {
+    if (entry.trim() === '') continue;
+    const match = /^\s*(\*|[A-Za-z0-9][A-Za-z0-9._:/-]{0,127})\s*=\s*([0-9]+(?:\s*,\s*[0-9]+)*)\s*$/.exec(
+      entry,
+    );
+    if (match === null) {
+      throw new ConfigError(
+        'STOCKLEDGER_FEED_THRESHOLDS',
+        `${JSON.stringify(entry)} is not channel=n,n (e.g. web=5,20;*=10)`,
+      );
+    }
+    const numbers = [...new Set(match[2]!.split(',').map((part) => Number(part.trim())))].sort(
+      (a, b) => a - b,
+    );
+    if (numbers.length > thresholdsPerChannelMax || numbers.some((n) => n < 1 || !Number.isSafeInteger(n))) {
+      throw new ConfigError(
+        'STOCKLEDGER_FEED_THRESHOLDS',
+        `${match[1]}: at most ${thresholdsPerChannelMax} whole numbers from 1`,
+      );
+    }
+    thresholds[match[1]!] = numbers;
+  }
+  return thresholds;
 }
 
 /** Reads the configuration from `env` (the process environment by default); `overrides` come from CLI flags. */
@@ -141,12 +289,33 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
       0,
       100_000_000,
     ),
+    pos: {
+      natsUrl: natsUrlOf(env, 'STOCKLEDGER_POS_NATS_URL'),
+      lagMetricStoresMax: integer(env, 'STOCKLEDGER_POS_LAG_METRIC_STORES_MAX', 50, 0, 10_000),
+    },
+    backlog: {
+      inFlightMax: integer(env, 'STOCKLEDGER_BACKLOG_IN_FLIGHT_MAX', 256, 1, 100_000),
+      inFlightWhileLive: integer(env, 'STOCKLEDGER_BACKLOG_IN_FLIGHT_WHILE_LIVE', 8, 1, 100_000),
+    },
+    orderWebhooks: {
+      secret: secretOf(env, 'STOCKLEDGER_ORDER_WEBHOOK_SECRET'),
+      toleranceSeconds: integer(env, 'STOCKLEDGER_ORDER_WEBHOOK_TOLERANCE_SECONDS', 300, 1, 86_400),
+    },
+    feeds: feedsOf(env),
     faults: {
       failCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH'),
       stallCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH'),
       pauseOutbox: integer(env, 'STOCKLEDGER_FAULT_PAUSE_OUTBOX', 0, 0, 1) === 1,
     },
   };
+  // A webhook id must be remembered for as long as its timestamp would be accepted, or a replay
+  // arriving inside the window could be applied a second time.
+  if (config.orderWebhooks.toleranceSeconds * 1000 > config.idempotencyRetentionMs) {
+    throw new ConfigError(
+      'STOCKLEDGER_ORDER_WEBHOOK_TOLERANCE_SECONDS',
+      'must not exceed STOCKLEDGER_IDEMPOTENCY_RETENTION_HOURS, which is how long webhook ids are remembered',
+    );
+  }
   return { ...config, ...overrides };
 }
 

@@ -1,14 +1,20 @@
 // The composition root of one embedded node: configuration in, a listening HTTP server out. It builds
 // the logger, checks the exposure rule (no keys, loopback only), opens the engine (recovery), builds
-// the app and listens. SIGTERM/SIGINT drain: readiness goes false, the server stops accepting and
-// finishes its requests, the engine commits what it accepted, and the process exits 0. A commit that
-// fails or stalls is fatal: the process exits 70 and recovers from disk on restart.
+// the app and listens; when configured, it also starts the POS ingest over NATS and the outbound
+// availability feeds (adapters/pos, adapters/feeds). SIGTERM/SIGINT drain: readiness goes false, the
+// server stops accepting and finishes its requests, the POS ingest settles what it took, the engine
+// commits what it accepted, and the process exits 0. A commit that fails or stalls is fatal: the
+// process exits 70 and recovers from disk on restart.
 
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Feeds } from '../adapters/feeds/feeds.ts';
+import { feedsConfigured, startFeeds } from '../adapters/feeds/feeds.ts';
 import { buildApp } from '../adapters/http/app.ts';
 import type { ApiKeys } from '../adapters/http/auth.ts';
 import { isLoopback, loadApiKeys } from '../adapters/http/auth.ts';
+import type { PosIngest } from '../adapters/pos/nats-ingest.ts';
+import { startPosIngest } from '../adapters/pos/nats-ingest.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './config.ts';
 import type { Engine } from './engine.ts';
@@ -79,6 +85,19 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     await engine.close();
     throw error;
   }
+  // NATS-side adapters start only when configured; a configured server that cannot be reached stops
+  // the start, so a node never runs believing it ingests POS sales or feeds channels when it does not.
+  let pos: PosIngest | null = null;
+  let feeds: Feeds | null = null;
+  try {
+    if (config.pos.natsUrl !== null) pos = await startPosIngest({ engine, logger, url: config.pos.natsUrl });
+    if (feedsConfigured(config)) feeds = await startFeeds({ engine, config, logger });
+  } catch (error) {
+    await pos?.stop();
+    await app.close();
+    await engine.close();
+    throw error;
+  }
   ready = true;
   logger.info({ address, dataDir: config.dataDir, shards: config.shardCount }, 'stockledger is listening');
 
@@ -87,7 +106,10 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     stopping ??= (async () => {
       ready = false;
       await app.close();
+      // POS first: it stops pulling and settles what it took; feeds last, after the final commits.
+      await pos?.stop();
       await engine.close();
+      await feeds?.stop();
       logger.info('stopped: requests finished and every accepted command committed');
     })();
     return stopping;

@@ -12,10 +12,20 @@ import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../../engine/config.ts';
 import type { Engine } from '../../engine/engine.ts';
+import { orderWebhookRoutes } from '../ecommerce/routes.ts';
+import { feedMetrics } from '../feeds/metrics.ts';
+import { posRoutes } from '../pos/routes.ts';
 import type { Access, ApiKeys, Scope } from './auth.ts';
 import { authenticate, LOCAL_ACCESS, PUBLIC_ACCESS, requireScope } from './auth.ts';
 import { CORRELATION_HEADER, childLoggerFactory, correlationOfRequest } from './correlation.ts';
-import { HttpError, installErrorHandlers, issuesOf, validationFailed } from './errors.ts';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  HttpError,
+  installErrorHandlers,
+  issuesOf,
+  validationFailed,
+} from './errors.ts';
 import { forbiddenKeyIssue } from './forbidden-keys.ts';
 import type { Metrics } from './metrics.ts';
 import { createMetrics } from './metrics.ts';
@@ -25,6 +35,7 @@ import { commandRoutes } from './routes/commands.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import type { EventStreams } from './routes/events.ts';
 import { eventRoutes } from './routes/events.ts';
+import { masterDataRoutes } from './routes/master-data.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { returnRoutes } from './routes/returns.ts';
@@ -99,6 +110,14 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       },
     },
     routerOptions: { maxParamLength: pathParameterLengthMax },
+    // Errors raised before routing (a malformed URL) and by Node's HTTP parser leave in the documented
+    // shape too, not in Fastify's own `{"error": "Bad Request", "statusCode": 400}`.
+    frameworkErrors: (error, request, reply) => {
+      // No hook runs for these, so the correlation id is echoed here.
+      reply.header(CORRELATION_HEADER, correlationOfRequest(request as FastifyRequest).id);
+      frameworkErrorHandler(error, request as FastifyRequest, reply as FastifyReply);
+    },
+    clientErrorHandler,
     exposeHeadRoutes: false,
     // While draining, requests already on a connection are answered normally (the engine is still open),
     // rather than with Fastify's own 503 body, which is not the documented error shape.
@@ -189,7 +208,11 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(commandRoutes(services));
   app.register(eventRoutes(services));
   app.register(deadLetterRoutes(services));
+  app.register(masterDataRoutes(services));
   app.register(operationRoutes(services));
+  app.register(posRoutes(services));
+  app.register(orderWebhookRoutes(services));
+  app.register(feedMetrics(services));
   return app;
 }
 

@@ -1,5 +1,6 @@
 // Prometheus metrics at GET /metrics: the process's default metrics, HTTP requests by route and
-// status, and the engine's command and replay counts. Each app has its own registry.
+// status, the engine's command and replay counts, and open dead letters by adapter and reason. Each app
+// has its own registry.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -47,6 +48,25 @@ export function createMetrics(engine: Engine): Metrics {
     registers: [registry],
     collect() {
       this.set(engine.stats().mailboxDepth);
+    },
+  });
+  new Gauge({
+    name: 'stockledger_dead_letters',
+    help: 'Open dead letters, by adapter and by reason (the reason up to its first colon)',
+    labelNames: ['adapter', 'reason'] as const,
+    registers: [registry],
+    collect() {
+      // Counted at scrape time from the dead-letter table (one pass over it), so restarts lose nothing.
+      this.reset();
+      for (const [key, count] of engine.deadLetters.countsByReason()) {
+        const [adapter = '', reason = ''] = key.split('\u0000');
+        const labels = {
+          adapter: /^[a-z0-9][a-z0-9:._-]{0,63}$/.test(adapter) ? adapter : 'other',
+          reason: /^[A-Z][A-Z0-9_]{0,63}$/.test(reason) ? reason : 'OTHER',
+        };
+        // Letters whose labels fold into `other` add up rather than overwrite each other.
+        this.inc(labels, count);
+      }
     },
   });
   return {

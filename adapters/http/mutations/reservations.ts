@@ -26,7 +26,7 @@ function requireReservationLocations(context: BatchContext, access: Access, rese
 }
 
 /** The answer to a create that held nothing: 409, with each refused line's figures. */
-function refusedReply(result: CreateResult): Reply {
+export function refusedReply(result: CreateResult): Reply {
   const other = result.refused.find(({ refusal }) => refusal.code !== 'INSUFFICIENT_STOCK');
   if (other !== undefined) {
     const error = refusalError(other.refusal, '/lines', `reservation ${result.header.reservationId}`);

@@ -5,7 +5,10 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { priorityGateOf } from '../../pos/priority-gate.ts';
+import { registerTrackerOf } from '../../pos/registers.ts';
 import type { AppServices } from '../app.ts';
+import { requireLocations } from '../auth.ts';
 import { errorReply, HttpError, toHttpError, validationFailed } from '../errors.ts';
 import type { Outcome } from '../idempotency.ts';
 import { callerOf, runMutation, sendOutcome } from '../idempotency.ts';
@@ -52,11 +55,14 @@ export function salesRoutes(services: AppServices): FastifyPluginAsync {
           errors: [409],
         }),
       },
-      async (request, reply) =>
-        sendOutcome(
-          reply,
-          await runMutation(services, saleMutation, request.body, callerOf(request, 'http:sales')),
-        ),
+      async (request, reply) => {
+        // Live: queued at once, ahead of any backlog sale not yet admitted (adapters/pos/priority-gate.ts).
+        const outcome = await priorityGateOf(services.engine).live(() =>
+          runMutation(services, saleMutation, request.body, callerOf(request, 'http:sales')),
+        );
+        registerTrackerOf(services.engine).observe(request.body, outcome.replayed, services.engine.now());
+        return sendOutcome(reply, outcome);
+      },
     );
 
     app.post<{ Body: string }>(
@@ -70,7 +76,8 @@ export function salesRoutes(services: AppServices): FastifyPluginAsync {
             `At most ${salesPerBatchMax} sales and ${ndjsonBodyBytesMax} bytes. Each line is idempotent by its ` +
             'transactionId; a bad line goes to the dead letters (`deadLetterId`) and does not stop the rest. ' +
             'When the engine is overloaded the whole request answers 503: retry it, lines already applied ' +
-            'count as duplicates.',
+            'count as duplicates. A line naming a location the key may not touch refuses the whole backlog (403) ' +
+            'before anything is applied.',
           scopes,
           body: {
             content: Object.fromEntries(NDJSON_TYPES.map((type) => [type, { schema: SalesBatchBody }])),
@@ -79,7 +86,9 @@ export function salesRoutes(services: AppServices): FastifyPluginAsync {
         }),
       },
       async (request, reply) => {
-        if (typeof request.body !== 'string') {
+        // A JSON body that happens to be a string ("...") is not a backlog: only NDJSON is.
+        const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() ?? '';
+        if (typeof request.body !== 'string' || !(NDJSON_TYPES as readonly string[]).includes(mediaType)) {
           throw validationFailed([
             { path: '/headers/content-type', message: `must be ${NDJSON_TYPES.join(' or ')}` },
           ]);
@@ -94,15 +103,37 @@ export function salesRoutes(services: AppServices): FastifyPluginAsync {
           });
         }
         const caller = callerOf(request, SALES_BATCH_ADAPTER);
+        const checkedLines = lines.map(({ line, text }) => ({
+          line,
+          checked: checkPayload<Static<typeof Sale>>(request, Sale, text),
+        }));
+        // A location the key may not touch refuses the whole backlog before anything is applied, as for
+        // any multi-line body; such a line is not bad input, and must not become a dead letter that an
+        // unrestricted key could later retry.
+        requireLocations(
+          caller.access,
+          checkedLines.flatMap(({ checked }) => (checked.ok ? [checked.value.location] : [])),
+        );
         const results: LineResult[] = [];
-        for (let start = 0; start < lines.length; start += salesInFlightMax) {
-          const chunk = lines.slice(start, start + salesInFlightMax).map(({ line, text }) => {
-            const checked = checkPayload<Static<typeof Sale>>(request, Sale, text);
+        for (let start = 0; start < checkedLines.length; start += salesInFlightMax) {
+          const chunk = checkedLines.slice(start, start + salesInFlightMax).map(({ line, checked }) => {
             if (!checked.ok) return Promise.resolve<LineResult>({ line, error: checked.error });
-            return runMutation(services, saleMutation, checked.value, caller).then(
-              (outcome): LineResult => ({ line, outcome }),
-              (error: unknown): LineResult => ({ line, error: toHttpError(error) }),
-            );
+            // A backlog yields to live sales: admitted by the engine's priority gate, in line order.
+            return priorityGateOf(services.engine)
+              .backlog(() => runMutation(services, saleMutation, checked.value, caller))
+              .then(
+                (outcome): LineResult => {
+                  if (outcome.status < 300) {
+                    registerTrackerOf(services.engine).observe(
+                      checked.value,
+                      outcome.replayed,
+                      services.engine.now(),
+                    );
+                  }
+                  return { line, outcome };
+                },
+                (error: unknown): LineResult => ({ line, error: toHttpError(error) }),
+              );
           });
           results.push(...(await Promise.all(chunk)));
         }
