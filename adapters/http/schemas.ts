@@ -115,6 +115,9 @@ export const HistoryEntry = closed({
   commandId: Type.String(),
   correlationId: nullable(Type.String()),
   source: Type.String(),
+  occurredAt: nullable(
+    Type.String({ description: 'When the source says it happened (POS sales), if it said' }),
+  ),
   reason: nullable(Type.String()),
   details: Type.Object(
     {},

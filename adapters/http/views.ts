@@ -68,6 +68,7 @@ export function historyEntryView(entry: EngineHistoryEntry): HistoryEntry {
     commandId: event.commandId,
     correlationId: meta.correlationId,
     source: meta.source,
+    occurredAt: meta.occurredAtMs === undefined ? null : iso(meta.occurredAtMs),
     reason,
     details,
   };
@@ -195,6 +196,7 @@ export function entryView(entry: LogEntry): Record<string, unknown> {
         command: entry.command.type,
         correlationId: entry.meta.correlationId,
         source: entry.meta.source,
+        occurredAt: entry.meta.occurredAtMs === undefined ? null : iso(entry.meta.occurredAtMs),
         events: entry.events.map((event) => ({
           type: event.type,
           version: event.version,

@@ -8,6 +8,11 @@ export interface CommandMeta {
   readonly correlationId: string | null;
   /** Which adapter or API route the command came from (`http:sales`, `pos:nats`, `engine:expiry` ...). */
   readonly source: string;
+  /**
+   * When the source says it happened (a POS sale's `occurredAt`, kept for late and offline sales); the
+   * engine's own time of application is each event's `atMs`.
+   */
+  readonly occurredAtMs?: number;
 }
 
 /** One applied actor command with the events it recorded. */

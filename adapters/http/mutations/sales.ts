@@ -16,8 +16,11 @@ export const saleMutation: Mutation<Sale> = {
   id: (input) => input.transactionId,
   key: (input) => idempotencyKey('http:sale', input.transactionId),
   locations: (input) => [input.location],
-  plan: ({ engine }, input, { meta }) => {
+  plan: ({ engine }, input, { meta: caller }) => {
     requireDistinct(input.lines);
+    // A late or offline sale keeps when it happened, next to when the ledger applied it.
+    const meta =
+      input.occurredAt === undefined ? caller : { ...caller, occurredAtMs: Date.parse(input.occurredAt) };
     return {
       shard: engine.shardOfLocation(input.location),
       run: (context) => {

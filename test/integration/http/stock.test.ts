@@ -112,6 +112,24 @@ describe('GET /v1/stock/{location}/{sku}/history', () => {
       ['Received', 'AvailabilityChanged', 'Received'],
     );
     assert.equal(second.body.next, null);
+    const received = second.body.entries[0] as { occurredAt?: string | null } | undefined;
+    assert.equal(received?.occurredAt, null, 'a receipt names no time of its own');
+  });
+
+  test('a late sale keeps when it happened next to when the ledger applied it', async () => {
+    const sku = unique('SKU');
+    const occurredAt = '2026-11-22T14:03:00.000Z';
+    const sale = await server.request('POST', '/v1/sales', {
+      body: { transactionId: unique('late'), location: 'store-2', occurredAt, lines: [{ sku, qty: 1 }] },
+    });
+    expectStatus(sale, 201);
+    type Page = { entries: { type: string; at: string; occurredAt: string | null }[] };
+    const page = await server.request<Page>('GET', `/v1/stock/store-2/${sku}/history?limit=1`);
+    expectStatus(page, 200);
+    const [sold] = page.body.entries;
+    assert.equal(sold?.type, 'Sold');
+    assert.equal(sold?.occurredAt, occurredAt);
+    assert.ok(Date.parse(sold?.at ?? '') > Date.parse(occurredAt), 'applied after it happened');
   });
 
   test('400 for a limit that is not digits or is out of range', async () => {
