@@ -12,6 +12,10 @@ import {
   retryCommand,
   UsageError,
 } from '../adapters/dead-letters/command.ts';
+import { exportCommand } from '../adapters/erp/export-command.ts';
+import type { JournalFormat } from '../adapters/erp/journal.ts';
+import { JOURNAL_FORMATS } from '../adapters/erp/journal.ts';
+import { reconcileCommand } from '../adapters/erp/reconcile-command.ts';
 import { replayCommand } from '../adapters/replay/command.ts';
 import type { ReturnPolicy } from '../adapters/replay/online-retail.ts';
 import { inFlightDefault, inFlightMax } from '../adapters/replay/replay.ts';
@@ -134,6 +138,76 @@ program
           file,
           policy: flags.disposition,
           inFlightMax: flags.inFlight,
+          json: flags.json === true,
+        });
+      } catch (error) {
+        fail(error);
+      }
+    },
+  );
+
+program
+  .command('export')
+  .description(
+    'Write the movement journal (every recorded event as a line) after a cursor to stdout; the cursor ' +
+      'to resume from is printed on stderr. On the data directory, not while it is served.',
+  )
+  .option('--since <cursor>', 'resume after this cursor (<feed position>.<entry>, printed by an export)')
+  .addOption(new Option('--format <format>', 'output format').choices([...JOURNAL_FORMATS]).default('ndjson'))
+  .option(
+    '--limit <lines>',
+    'lines to export at most (an entry is never split, so the cursor stays exact)',
+    (text: string) => {
+      if (!/^[0-9]+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError('a whole number from 1');
+      return Number(text);
+    },
+  )
+  .option('--data-dir <path>', 'data directory (overrides STOCKLEDGER_DATA_DIR)')
+  .action(async (flags: { since?: string; format: JournalFormat; limit?: number; dataDir?: string }) => {
+    let config: ReturnType<typeof loadConfigWithFlags>;
+    try {
+      config = loadConfigWithFlags({ ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }) });
+    } catch (error) {
+      fail(error);
+    }
+    try {
+      process.exitCode = await exportCommand(config, {
+        since: flags.since,
+        format: flags.format,
+        limitLines: flags.limit,
+      });
+    } catch (error) {
+      fail(error);
+    }
+  });
+
+program
+  .command('reconcile')
+  .description(
+    'Compare an ERP stock snapshot (CSV of location,sku,onHand) with the ledger and print the variances; ' +
+      'bad rows go to the dead letters. Changes nothing unless --post. On the data directory, not while it is served.',
+  )
+  .argument('<file>', 'the snapshot, CSV with the header location,sku,onHand')
+  .option('--post', 'record each variance as a count (idempotent by snapshot id and line)')
+  .option('--snapshot-id <id>', 'the snapshot id (default: derived from the file content)')
+  .option('--json', 'print the report as one JSON object')
+  .option('--data-dir <path>', 'data directory (overrides STOCKLEDGER_DATA_DIR)')
+  .action(
+    async (
+      file: string,
+      flags: { post?: boolean; snapshotId?: string; json?: boolean; dataDir?: string },
+    ) => {
+      let config: ReturnType<typeof loadConfigWithFlags>;
+      try {
+        config = loadConfigWithFlags({ ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }) });
+      } catch (error) {
+        fail(error);
+      }
+      try {
+        process.exitCode = await reconcileCommand(config, {
+          file,
+          post: flags.post === true,
+          snapshotId: flags.snapshotId,
           json: flags.json === true,
         });
       } catch (error) {

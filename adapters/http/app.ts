@@ -33,15 +33,20 @@ import type { Services } from './mutations/mutation.ts';
 import { OpenReservations } from './open-reservations.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
+import { dispositionsImportRoutes } from './routes/dispositions-import.ts';
 import type { EventStreams } from './routes/events.ts';
 import { eventRoutes } from './routes/events.ts';
+import { journalRoutes } from './routes/journal.ts';
 import { masterDataRoutes } from './routes/master-data.ts';
 import { operationRoutes } from './routes/operations.ts';
+import { quarantineRoutes } from './routes/quarantine.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { returnRoutes } from './routes/returns.ts';
 import { salesRoutes } from './routes/sales.ts';
 import { stockRoutes } from './routes/stock.ts';
+import { stockSnapshotRoutes } from './routes/stock-snapshots.ts';
 import { supplyRoutes } from './routes/supply.ts';
+import { supplyImportRoutes } from './routes/supply-imports.ts';
 
 /** JSON bodies larger than this are refused with 413 (1,000 lines fit with room to spare). */
 export const jsonBodyBytesMax = 1024 * 1024;
@@ -207,6 +212,11 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(supplyRoutes(services));
   app.register(commandRoutes(services));
   app.register(eventRoutes(services));
+  app.register(journalRoutes(services));
+  app.register(stockSnapshotRoutes(services));
+  app.register(quarantineRoutes(services));
+  app.register(dispositionsImportRoutes(services));
+  app.register(supplyImportRoutes(services));
   app.register(deadLetterRoutes(services));
   app.register(masterDataRoutes(services));
   app.register(operationRoutes(services));

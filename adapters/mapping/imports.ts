@@ -28,6 +28,75 @@ export class ImportRefusedError extends Error {
   }
 }
 
+/** One row of a CSV table: its line, its text, and its fields by column, trimmed. */
+export interface TableRow<Name extends string> {
+  readonly line: number;
+  readonly text: string;
+  readonly fields: readonly string[];
+  field(name: Name): string;
+}
+
+export interface BadTableRow {
+  readonly payload: { readonly line: number; readonly text: string };
+  readonly reason: string;
+}
+
+export interface CsvTable<Name extends string> {
+  readonly header: readonly string[];
+  readonly rows: readonly TableRow<Name>[];
+  /** Lines that are not a row of the table (malformed, or another number of fields than the header). */
+  readonly bad: readonly BadTableRow[];
+}
+
+/**
+ * Reads a CSV table whose first line names its columns: every column `required`, nothing outside
+ * `known`. Throws ImportRefusedError when the header cannot be read or there are more than
+ * `importRowsMax` rows; blank lines are no rows.
+ */
+export function readCsvTable<const Name extends string>(
+  text: string,
+  known: readonly Name[],
+  required: readonly Name[] = known,
+): CsvTable<Name> {
+  const [headerLine, ...rest] = linesOf(text);
+  if (headerLine === undefined || headerLine.text.trim() === '') {
+    throw new ImportRefusedError(`the first line must name the columns: ${known.join(', ')}`);
+  }
+  const [headerRecord] = parseCsvLines([headerLine]);
+  if (headerRecord?.kind !== 'fields') throw new ImportRefusedError('the header line is not valid CSV');
+  const header = headerRecord.fields.map((name) => name.trim());
+  const checked = columnsOf(header, known, required);
+  if (!checked.ok) throw new ImportRefusedError(`the header: ${checked.reason}`);
+  const columns = checked.columns;
+  const records = parseCsvLines(rest).filter((record) => record.kind !== 'blank');
+  if (records.length > importRowsMax) {
+    throw new ImportRefusedError(`${records.length} rows; an import carries at most ${importRowsMax}`, true);
+  }
+  const rows: TableRow<Name>[] = [];
+  const bad: BadTableRow[] = [];
+  for (const record of records) {
+    const payload = { line: record.line, text: record.text };
+    if (record.kind === 'malformed') bad.push({ payload, reason: record.reason });
+    else if (record.kind === 'fields' && record.fields.length !== header.length) {
+      bad.push({
+        payload,
+        reason: `MALFORMED: ${record.fields.length} fields, the header has ${header.length}`,
+      });
+    } else if (record.kind === 'fields') {
+      const fields = record.fields;
+      rows.push({
+        ...payload,
+        fields,
+        field: (name) => {
+          const at = columns[name];
+          return at === undefined ? '' : (fields[at] ?? '').trim();
+        },
+      });
+    }
+  }
+  return { header, rows, bad };
+}
+
 export interface ImportRejection {
   readonly line: number;
   readonly reason: string;
@@ -114,25 +183,17 @@ async function importCsv<Column extends string, Input>(
   text: string,
   kind: ImportKind<Column, Input>,
 ): Promise<ImportResult> {
-  const lines = linesOf(text);
-  const [headerLine, ...rest] = lines;
-  if (headerLine === undefined || headerLine.text.trim() === '') {
-    throw new ImportRefusedError(`the first line must name the columns: ${kind.columns.join(', ')}`);
-  }
-  const [headerRecord] = parseCsvLines([headerLine]);
-  if (headerRecord?.kind !== 'fields') throw new ImportRefusedError('the header line is not valid CSV');
-  const header = headerRecord.fields.map((name) => name.trim());
-  const columns = columnsOf(header, kind.columns, kind.required);
-  if (!columns.ok) throw new ImportRefusedError(`the header: ${columns.reason}`);
-  // Blank lines carry nothing: they are not rows.
-  const records = parseCsvLines(rest).filter((record) => record.kind !== 'blank');
-  if (records.length > importRowsMax) {
-    throw new ImportRefusedError(`${records.length} rows; an import carries at most ${importRowsMax}`, true);
-  }
-  const bad: { payload: ImportRowPayload; reason: string }[] = [];
+  const table = readCsvTable(text, kind.columns, kind.required);
+  const header = table.header;
+  const bad: { payload: ImportRowPayload; reason: string }[] = table.bad.map(({ payload, reason }) => ({
+    payload: { ...payload, header },
+    reason,
+  }));
   const good: { payload: ImportRowPayload; input: Input }[] = [];
-  for (const record of records) {
-    const { payload, input } = rowCheck(kind, header, record);
+  for (const { line, text: rowText, fields } of table.rows) {
+    const row = rowOf(header, fields);
+    const payload: ImportRowPayload = { line, header, text: rowText, row };
+    const input = kind.input(row as Partial<Record<Column, string>>);
     if (input.ok) good.push({ payload, input: input.value });
     else bad.push({ payload, reason: input.reason });
   }

@@ -498,6 +498,35 @@ const TABLE: readonly Row[] = [
     }),
   },
   {
+    method: 'POST',
+    route: '/v1/returns:dispositions-import',
+    scopes: ['returns:write'],
+    variants: atEach(async (location) => {
+      const { returnId, sku } = await returned(location);
+      return {
+        path: '/v1/returns:dispositions-import',
+        csv: `returnId,sku,qty,disposition\n${returnId},${sku},1,restock\n`,
+        touches: [location],
+        success: 200,
+      };
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/v1/returns/quarantine',
+    scopes: ['stock:read', 'returns:write'],
+    variants: [
+      {
+        label: 'older than 0 hours',
+        build: async () => ({
+          path: '/v1/returns/quarantine?olderThanHours=0&limit=5',
+          touches: [],
+          success: 200,
+        }),
+      },
+    ],
+  },
+  {
     method: 'GET',
     route: '/v1/returns/:returnId',
     scopes: ['stock:read', 'returns:write'],
@@ -639,6 +668,54 @@ const TABLE: readonly Row[] = [
     route: '/v1/events',
     scopes: ['stock:read'],
     variants: [{ label: 'live', build: async () => ({ path: '/v1/events', touches: [], success: 200 }) }],
+  },
+  {
+    method: 'POST',
+    route: '/v1/stock-snapshots',
+    scopes: ['supply:write', 'admin'],
+    variants: overLines(async (locations) => ({
+      path: '/v1/stock-snapshots?post=true',
+      csv: `location,sku,onHand\n${locations.map((location) => `${location},${unique('SKU')},3`).join('\n')}\n`,
+      touches: locations,
+      success: 200,
+    })),
+  },
+  {
+    method: 'POST',
+    route: '/v1/receipts:import',
+    scopes: ['supply:write'],
+    variants: overLines(async (locations) => ({
+      path: '/v1/receipts:import',
+      csv: `receiptId,location,sku,qty\n${locations.map((location) => `${unique('rcpt')},${location},${unique('SKU')},2`).join('\n')}\n`,
+      touches: locations,
+      success: 200,
+    })),
+  },
+  {
+    method: 'POST',
+    route: '/v1/transfers:import',
+    scopes: ['supply:write'],
+    variants: [
+      [OWN, OTHER],
+      [OTHER, THIRD],
+    ].map(([from, to]) => ({
+      label: `${from} -> ${to}`,
+      build: async () => ({
+        path: '/v1/transfers:import',
+        csv: `transferId,from,to,sku,qty\n${unique('tr')},${from},${to},${await stocked([from!])},1\n`,
+        touches: [from!, to!],
+        success: 200,
+      }),
+    })),
+  },
+  {
+    method: 'GET',
+    route: '/v1/journal',
+    scopes: ['supply:write', 'admin'],
+    unrestricted: true,
+    variants: [
+      { label: 'page', build: async () => ({ path: '/v1/journal?limit=5', touches: [], success: 200 }) },
+    ],
   },
   {
     method: 'GET',
