@@ -31,7 +31,7 @@ import {
 import { positionOf } from './inputs.ts';
 import { shardOf } from './shard-of.ts';
 import type { Layout, Store } from './store/lmdb-store.ts';
-import { decodeLogRecord, GENESIS_HASH, hashOf, openStore } from './store/lmdb-store.ts';
+import { decodeLogRecord, GENESIS_HASH, hashOf, openStore, tableOptions } from './store/lmdb-store.ts';
 import type { CommandEntry, IdempotencyRecord, LogRecord } from './store/records.ts';
 
 /** Problems listed in a report, at most; the rest are counted in one closing sentence. */
@@ -201,9 +201,7 @@ function storedLayout(dataDir: string): Layout {
   if (!existsSync(file)) throw new Error(`no stockledger data in ${dataDir}: ${file} does not exist`);
   const root = open({ path: file, readOnly: true, maxDbs: 16, encoding: 'msgpack', compression: false });
   try {
-    const layout = root
-      .openDB<Layout, string>({ name: 'meta', encoding: 'msgpack', cache: false })
-      .get('layout');
+    const layout = root.openDB<Layout, string>(tableOptions('meta')).get('layout');
     if (layout === undefined) throw new Error(`no stockledger layout in ${dataDir}`);
     return layout;
   } finally {

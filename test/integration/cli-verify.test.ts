@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { open } from 'lmdb';
+import { tableOptions } from '../../engine/store/lmdb-store.ts';
 import { ids, META, nextId, openEngine, temporaryDirectory } from '../helpers/engine.ts';
 
 const bin = fileURLToPath(new URL('../../engine/stockledger.js', import.meta.url));
@@ -45,7 +46,7 @@ test('verify passes a sound directory and names an altered snapshot', async () =
   assert.match(sound.stdout, /verify: OK: 4 shards, \d+ records, 18 events, 3 actors/);
 
   const root = open({ path: `${directory.path}/ledger`, maxDbs: 32 });
-  const snapshots = root.openDB<{ ledger: { onHand: number } }, string>({ name: 'snapshots' });
+  const snapshots = root.openDB<{ ledger: { onHand: number } }, string>(tableOptions('snapshots'));
   const stored = snapshots.get('store-1|B');
   assert.ok(stored !== undefined);
   await snapshots.put('store-1|B', {

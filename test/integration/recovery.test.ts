@@ -33,7 +33,7 @@ import type {
   LogKey,
   SkuLocationKey,
 } from '../../engine/store/lmdb-store.ts';
-import { decodeLogRecord, encodeLogRecord } from '../../engine/store/lmdb-store.ts';
+import { decodeLogRecord, encodeLogRecord, tableOptions } from '../../engine/store/lmdb-store.ts';
 import type {
   HistoryPointer,
   IdempotencyRecord,
@@ -243,7 +243,7 @@ function openRaw(dir: string) {
 }
 
 function log(root: ReturnType<typeof openRaw>) {
-  return root.openDB<Uint8Array, LogKey>({ name: 'log', encoding: 'binary', cache: false });
+  return root.openDB<Uint8Array, LogKey>(tableOptions('log'));
 }
 
 /** A copy of the data directory to alter, so that each tampering test starts from the honest state. */
@@ -370,11 +370,7 @@ describe('recovery and verify', () => {
     const copy = copyOf(data.path, 'tampered-snapshot');
     copies.push(copy);
     const root = openRaw(copy.path);
-    const snapshots = root.openDB<SnapshotRecord, string>({
-      name: 'snapshots',
-      encoding: 'msgpack',
-      cache: false,
-    });
+    const snapshots = root.openDB<SnapshotRecord, string>(tableOptions('snapshots'));
     const key = [...positionsBeforeClose.entries()].find(([, position]) => position.version > 0)![0];
     const snapshot = snapshots.get(key);
     assert.ok(snapshot !== undefined);
@@ -393,8 +389,7 @@ describe('recovery and verify', () => {
     const copy = copyOf(data.path, 'tampered-tables');
     copies.push(copy);
     const root = openRaw(copy.path);
-    const table = <V, K extends Key>(name: string) =>
-      root.openDB<V, K>({ name, encoding: 'msgpack', compression: false, cache: false });
+    const table = <V, K extends Key>(name: string) => root.openDB<V, K>(tableOptions(name));
     const history = table<HistoryPointer, HistoryKey>('history');
     const idempotency = table<IdempotencyRecord, string>('idempotency');
     const idempotencyAge = table<true, AgeKey>('idempotency-age');
@@ -543,11 +538,7 @@ describe('verify and coordinator headers', () => {
 
     cpSync(data.path, copy.path, { recursive: true });
     const root = openRaw(copy.path);
-    const headers = root.openDB<ReservationHeader, string>({
-      name: 'reservations',
-      encoding: 'msgpack',
-      cache: false,
-    });
+    const headers = root.openDB<ReservationHeader, string>(tableOptions('reservations'));
     const stored = headers.get('order-1');
     assert.ok(stored !== undefined);
     await headers.put('order-1', { ...stored, status: 'held' });
