@@ -3,6 +3,7 @@
 // names the setting, so a typo never silently falls back to a default.
 
 import path from 'node:path';
+import { inlineEntriesMaxDefault } from './store/snapshots.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -65,6 +66,8 @@ export interface Config {
   readonly dataDir: string;
   readonly shardCount: number;
   readonly maxResidentActors: number;
+  /** Open lines, lots and transfers a snapshot keeps inline; beyond, they are rows of their own. */
+  readonly snapshotInlineEntriesMax: number;
   readonly apiKeysFile: string | null;
   readonly natsUrl: string | null;
   readonly nodeId: string;
@@ -103,6 +106,7 @@ const KNOWN = new Set([
   'STOCKLEDGER_DATA_DIR',
   'STOCKLEDGER_SHARDS',
   'STOCKLEDGER_MAX_RESIDENT_ACTORS',
+  'STOCKLEDGER_SNAPSHOT_INLINE_ENTRIES_MAX',
   'STOCKLEDGER_API_KEYS',
   'STOCKLEDGER_NODE_ID',
   'STOCKLEDGER_IDEMPOTENCY_RETENTION_HOURS',
@@ -271,6 +275,13 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
     dataDir: path.resolve(text(env, 'STOCKLEDGER_DATA_DIR') ?? './data'),
     shardCount: integer(env, 'STOCKLEDGER_SHARDS', 64, 1, 4096),
     maxResidentActors: integer(env, 'STOCKLEDGER_MAX_RESIDENT_ACTORS', 200_000, 16, 50_000_000),
+    snapshotInlineEntriesMax: integer(
+      env,
+      'STOCKLEDGER_SNAPSHOT_INLINE_ENTRIES_MAX',
+      inlineEntriesMaxDefault,
+      0,
+      100_000,
+    ),
     apiKeysFile: text(env, 'STOCKLEDGER_API_KEYS'),
     natsUrl,
     nodeId,

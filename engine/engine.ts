@@ -65,6 +65,8 @@ import type {
   ReturnHeader,
   TransferHeader,
 } from './store/records.ts';
+import type { WrittenSnapshot } from './store/snapshots.ts';
+import { readSnapshot, writeSnapshot } from './store/snapshots.ts';
 import { TransferCoordinator } from './transfers.ts';
 
 /** Batches applied but not yet durable, at most; beyond this, draining waits (back-pressure on the disk). */
@@ -166,6 +168,8 @@ interface Resident {
   pending: number;
   /** False until the actor's first snapshot is written: then it joins the SKU's location index. */
   known: boolean;
+  /** What the store holds of it as of the last batch written (set in write order, ahead of commit). */
+  written: WrittenSnapshot;
 }
 
 interface QueuedJob {
@@ -201,7 +205,10 @@ class Batch {
   readonly number: number;
   readonly atMs: number;
   readonly entries = new Map<number, LogEntry[]>();
-  readonly snapshots = new Map<string, { ledger: Ledger; shard: number; isNew: boolean }>();
+  readonly snapshots = new Map<
+    string,
+    { ledger: Ledger; shard: number; isNew: boolean; resident: Resident }
+  >();
   readonly history: { actorKey: string; version: number; shard: number; entry: number }[] = [];
   readonly idempotency = new Map<string, IdempotencyRecord>();
   /** In the order they happened: a hold added and closed in one batch must end up absent. */
@@ -411,7 +418,7 @@ export class Engine {
     const key = actorKeyOf(locationId(location), skuOf(sku));
     const resident = this.#resident.get(key);
     if (resident !== undefined) return resident.committed;
-    return this.store.snapshots.get(key)?.ledger ?? emptyLedger(skuOf(sku), locationId(location));
+    return readSnapshot(this.store, key)?.ledger ?? emptyLedger(skuOf(sku), locationId(location));
   }
 
   reservationHeader(reservationId: string): ReservationHeader | undefined {
@@ -682,7 +689,7 @@ export class Engine {
       entries.push(entry);
       const isNew = !resident.known || batch.snapshots.get(resident.key)?.isNew === true;
       resident.known = true;
-      batch.snapshots.set(resident.key, { ledger: after, shard, isNew });
+      batch.snapshots.set(resident.key, { ledger: after, shard, isNew, resident });
       if (!batch.touched.has(resident)) {
         batch.touched.add(resident);
         resident.pending++;
@@ -769,7 +776,8 @@ export class Engine {
       this.#resident.set(key, found);
       return found;
     }
-    const stored = this.store.snapshots.get(key)?.ledger;
+    const snapshot = readSnapshot(this.store, key);
+    const stored = snapshot?.ledger;
     const ledger = stored ?? emptyLedger(skuOf(sku), locationId(location));
     // Every SKU-location actor is a child of one root actor, so they share one actor system instead of
     // each carrying its own: measured here, 2.4 KB of heap per started actor instead of 4.2 KB.
@@ -782,6 +790,7 @@ export class Engine {
       committed: ledger,
       pending: 0,
       known: stored !== undefined,
+      written: { ledger, spilled: snapshot?.record.spilled === true },
     };
     this.#resident.set(key, resident);
     return resident;
@@ -888,11 +897,13 @@ export class Engine {
     }
     for (const [key, snapshot] of batch.snapshots) {
       if (snapshot.isNew) store.skuLocations.put([snapshot.ledger.sku, snapshot.ledger.location], true);
-      store.snapshots.put(key, {
-        ledger: snapshot.ledger,
-        shard: snapshot.shard,
-        sequence: sequences.get(snapshot.shard)!,
-      });
+      snapshot.resident.written = writeSnapshot(
+        store,
+        key,
+        { ledger: snapshot.ledger, shard: snapshot.shard, sequence: sequences.get(snapshot.shard)! },
+        snapshot.resident.written,
+        this.config.snapshotInlineEntriesMax,
+      );
     }
     for (const pointer of batch.history) {
       store.history.put([pointer.actorKey, pointer.version], {

@@ -33,6 +33,8 @@ import { shardOf } from './shard-of.ts';
 import type { Layout, Store } from './store/lmdb-store.ts';
 import { decodeLogRecord, GENESIS_HASH, hashOf, openStore, tableOptions } from './store/lmdb-store.ts';
 import type { CommandEntry, IdempotencyRecord, LogRecord } from './store/records.ts';
+import type { StoredSnapshot } from './store/snapshots.ts';
+import { COLLECTIONS, readSnapshot } from './store/snapshots.ts';
 
 /** Problems listed in a report, at most; the rest are counted in one closing sentence. */
 const problemsMax = 1_000;
@@ -540,26 +542,30 @@ class Verifier {
 
   #checkSnapshots(): void {
     for (const [key, actor] of this.#replayed) {
-      let snapshot: ReturnType<Store['snapshots']['get']>;
+      let stored: StoredSnapshot | undefined;
       try {
-        snapshot = this.#store.snapshots.get(key);
+        stored = readSnapshot(this.#store, key);
       } catch (error) {
         this.#problems.add(`snapshot ${key} cannot be read: ${messageOf(error)}`);
         continue;
       }
-      if (snapshot === undefined) {
+      if (stored === undefined) {
         this.#problems.add(
           `actor ${key} has log history (last in ${actor.shard}/${actor.sequence}) but no snapshot`,
         );
         continue;
       }
+      const snapshot = stored.record;
       if (snapshot.shard !== actor.shard || snapshot.sequence !== actor.sequence) {
         this.#problems.add(
           `snapshot ${key} points at log record ${snapshot.shard}/${snapshot.sequence}, but the last record that touched it is ${actor.shard}/${actor.sequence}`,
         );
       }
+      if (snapshot.spilled === true && COLLECTIONS.some((name) => snapshot.ledger[name].length > 0)) {
+        this.#problems.add(`snapshot ${key} is spilled but still holds entries inline`);
+      }
       if (actor.broken) continue;
-      const found = compare(actor.ledger, snapshot.ledger);
+      const found = compare(actor.ledger, stored.ledger);
       if (found.length > 0) {
         this.#problems.add(`snapshot ${key} differs from the replay of its log: ${found.join('; ')}`);
       }
@@ -567,6 +573,17 @@ class Verifier {
     for (const key of this.#store.snapshots.getKeys({})) {
       if (typeof key !== 'string' || !this.#replayed.has(key)) {
         this.#problems.add(`snapshot ${String(key)} has no log history`);
+      }
+    }
+    // Entry rows belong to spilled snapshots only; a spilled one's rows were compared above.
+    let lastActor: string | null = null;
+    let spilled = false;
+    for (const key of this.#store.snapshotEntries.getKeys({})) {
+      const actorKey = Array.isArray(key) ? String(key[0]) : String(key);
+      if (actorKey !== lastActor) {
+        lastActor = actorKey;
+        spilled = this.#store.snapshots.get(actorKey)?.spilled === true;
+        if (!spilled) this.#problems.add(`snapshot entries of ${actorKey} belong to no spilled snapshot`);
       }
     }
   }

@@ -22,8 +22,9 @@ import type {
   SnapshotRecord,
   TransferHeader,
 } from './records.ts';
+import type { SnapshotEntry, SnapshotEntryKey } from './snapshots.ts';
 
-export const STORE_FORMAT_VERSION = 2;
+export const STORE_FORMAT_VERSION = 3;
 export const HASH_BYTES = 32;
 export const GENESIS_HASH: Uint8Array = new Uint8Array(HASH_BYTES);
 
@@ -74,6 +75,8 @@ export interface Store {
   readonly meta: Database<Layout, string>;
   readonly log: Database<Uint8Array, LogKey>;
   readonly snapshots: Database<SnapshotRecord, string>;
+  /** The collections of spilled snapshots, a row per entry (engine/store/snapshots.ts). */
+  readonly snapshotEntries: Database<SnapshotEntry, SnapshotEntryKey>;
   readonly history: Database<HistoryPointer, HistoryKey>;
   readonly idempotency: Database<IdempotencyRecord, string>;
   readonly idempotencyAge: Database<true, AgeKey>;
@@ -157,6 +160,7 @@ export function openStore(options: OpenStoreOptions): Store {
     meta,
     log: table<Uint8Array, LogKey>('log'),
     snapshots: table<SnapshotRecord, string>('snapshots'),
+    snapshotEntries: table<SnapshotEntry, SnapshotEntryKey>('snapshot-entries'),
     history: table<HistoryPointer, HistoryKey>('history'),
     idempotency: table<IdempotencyRecord, string>('idempotency'),
     idempotencyAge: table<true, AgeKey>('idempotency-age'),

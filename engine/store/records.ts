@@ -57,10 +57,13 @@ export interface LogRecord {
 }
 
 export interface SnapshotRecord {
+  /** The ledger; with empty collections when `spilled` (engine/store/snapshots.ts). */
   readonly ledger: Ledger;
   /** The log record that last changed this actor. */
   readonly shard: number;
   readonly sequence: number;
+  /** True when the ledger's collections are rows of the `snapshot-entries` table instead of inline. */
+  readonly spilled: boolean;
 }
 
 /** Where one command's events sit in the log: the history index's value. */

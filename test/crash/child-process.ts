@@ -38,6 +38,8 @@ export interface LoadChildOptions {
 }
 
 export const CRASH_SHARDS = '16';
+/** Small, so that crashes land in spilled snapshots (engine/store/snapshots.ts) as well as inline ones. */
+export const CRASH_INLINE_ENTRIES_MAX = '2';
 /** What the load child exits with when the engine reports a fatal commit error. */
 export const FATAL_EXIT_CODE = 70;
 
@@ -60,6 +62,7 @@ export class LoadChild {
     Object.assign(env, {
       STOCKLEDGER_DATA_DIR: options.dataDir,
       STOCKLEDGER_SHARDS: CRASH_SHARDS,
+      STOCKLEDGER_SNAPSHOT_INLINE_ENTRIES_MAX: CRASH_INLINE_ENTRIES_MAX,
       LOG_LEVEL: 'warn',
       ...options.settings,
     });

@@ -12,7 +12,7 @@ import { decodeLogRecord, GENESIS_HASH, hashOf } from '../../engine/store/lmdb-s
 import type { IdempotencyRecord } from '../../engine/store/records.ts';
 import { verifyDataDir } from '../../engine/verify.ts';
 import type { Acknowledgement } from './child-process.ts';
-import { CRASH_SHARDS } from './child-process.ts';
+import { CRASH_INLINE_ENTRIES_MAX, CRASH_SHARDS } from './child-process.ts';
 import { commandIdPrefixOf } from './workload.ts';
 
 /** verifyDataDir's findings (engine/verify.ts, read-only); an empty list when the data dir verifies. */
@@ -23,7 +23,11 @@ export async function verificationProblems(dataDir: string): Promise<readonly st
 }
 
 export async function openEngine(dataDir: string): Promise<Engine> {
-  const config = loadConfig({ STOCKLEDGER_DATA_DIR: dataDir, STOCKLEDGER_SHARDS: CRASH_SHARDS });
+  const config = loadConfig({
+    STOCKLEDGER_DATA_DIR: dataDir,
+    STOCKLEDGER_SHARDS: CRASH_SHARDS,
+    STOCKLEDGER_SNAPSHOT_INLINE_ENTRIES_MAX: CRASH_INLINE_ENTRIES_MAX,
+  });
   return createEngine({
     config,
     logger: silentLogger(),

@@ -47,6 +47,8 @@ export async function openClockedEngine(
   const config = loadConfig({
     STOCKLEDGER_DATA_DIR: dir,
     STOCKLEDGER_SHARDS: String(settings.shards),
+    // An actor with two open entries spills its snapshot: both forms, and the change, are exercised.
+    STOCKLEDGER_SNAPSHOT_INLINE_ENTRIES_MAX: '1',
     STOCKLEDGER_EXPIRY_TICK_MS: String(settings.expiryTickMs ?? expiryTickMsDefault),
     STOCKLEDGER_BATCH_MAX: String(settings.batchCommandsMax ?? 2048),
     LOG_LEVEL: 'silent',

@@ -22,6 +22,8 @@ export async function openEngine(dataDir: string, settings: EngineSettings = {})
   const config = loadConfig({
     STOCKLEDGER_DATA_DIR: dataDir,
     STOCKLEDGER_SHARDS: '4',
+    // Tiny, so that tests exercise spilled snapshots (engine/store/snapshots.ts) as well as inline ones.
+    STOCKLEDGER_SNAPSHOT_INLINE_ENTRIES_MAX: '2',
     STOCKLEDGER_EXPIRY_TICK_MS: '20',
     ...settings,
   });

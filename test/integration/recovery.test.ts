@@ -34,6 +34,7 @@ import type {
   SkuLocationKey,
 } from '../../engine/store/lmdb-store.ts';
 import { decodeLogRecord, encodeLogRecord, tableOptions } from '../../engine/store/lmdb-store.ts';
+import type { SnapshotEntry, SnapshotEntryKey } from '../../engine/store/snapshots.ts';
 import type {
   HistoryPointer,
   IdempotencyRecord,
@@ -397,6 +398,7 @@ describe('recovery and verify', () => {
     const skuLocations = table<true, SkuLocationKey>('sku-locations');
     const feed = table<unknown, number>('feed');
     const snapshots = table<SnapshotRecord, string>('snapshots');
+    const entries = table<SnapshotEntry, SnapshotEntryKey>('snapshot-entries');
 
     const [indexed] = history.getRange({ limit: 1 });
     assert.ok(indexed !== undefined);
@@ -426,10 +428,17 @@ describe('recovery and verify', () => {
     await skuLocations.put(['sku-ghost', 'store-0'], true);
     const positions = feed.getCount();
     await feed.remove(positions);
-    const vanished = [...positionsBeforeClose.entries()].find(
-      ([key, position]) => position.version > 0 && key !== indexedActor,
-    )![0];
+    // Two spilled actors (their open lines are rows of snapshot-entries): one loses its snapshot, which
+    // orphans its rows; one has a row rewritten, which its snapshot no longer matches.
+    const spilledActors = [...snapshots.getRange({})]
+      .filter(({ key, value }) => value.spilled && key !== indexedActor && key !== ghostActor)
+      .map(({ key }) => key);
+    const [vanished, rewritten] = spilledActors;
+    assert.ok(vanished !== undefined && rewritten !== undefined, 'the workload spills two snapshots');
     await snapshots.remove(vanished);
+    const [row] = [...entries.getRange({ start: [rewritten, 0, ''], end: [rewritten, 3, ''], limit: 1 })];
+    assert.ok(row !== undefined);
+    await entries.put(row.key, { ...row.value, qty: row.value.qty + 1 });
     await root.close();
 
     const report = await verifyDataDir({ dataDir: copy.path });
@@ -440,6 +449,8 @@ describe('recovery and verify', () => {
       // The outcome of the command whose index entry went is now out of the index's reach as well.
       `idempotency record command:${indexedCommand} answers an accepted outcome (${indexedActor} version ${indexedVersion}) for which the history index names no log entry`,
       `actor ${vanished} has log history (last in `,
+      `snapshot entries of ${vanished} belong to no spilled snapshot`,
+      `snapshot ${rewritten} differs from the replay of its log: `,
       `idempotency record ${unaged.key} (at ${unaged.value.atMs}) has no age index entry, so it is never pruned`,
       `deadline table holds ghost-hold on ${ghostActor} expiring at 123, which is not a held line with that expiry in the replay`,
       `SKU-location index names sku-ghost at store-0, which has no log history`,
