@@ -60,12 +60,15 @@ export class MixedWorkload {
   readonly #held: HeldReservation[] = [];
   readonly #returns: OpenReturn[] = [];
   readonly #issued = new Map<OperationKind, number>();
+  /** Which catalogue index the next operation addresses: uniform unless a picker is given (W3: Zipf). */
+  readonly #pickIndex: (random: Random) => number;
   #sequence = 0;
 
-  constructor(catalogue: Catalogue, seed: number, prefix: string) {
+  constructor(catalogue: Catalogue, seed: number, prefix: string, pickIndex?: (random: Random) => number) {
     this.#catalogue = catalogue;
     this.#random = new Random(seed);
     this.#prefix = prefix;
+    this.#pickIndex = pickIndex ?? ((random) => random.below(sizeOf(catalogue)));
   }
 
   /** One receive of `prestockUnits` per SKU-location, in catalogue order. */
@@ -121,7 +124,7 @@ export class MixedWorkload {
   }
 
   #target(): Target {
-    return targetAt(this.#catalogue, this.#random.below(sizeOf(this.#catalogue)));
+    return targetAt(this.#catalogue, this.#pickIndex(this.#random));
   }
 
   #plain(operation: Operation): Issued {
