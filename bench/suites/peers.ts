@@ -34,7 +34,6 @@ import type {
   Outcome,
   Peer,
   PeerInstance,
-  PeerOpenOptions,
   Target,
 } from '../systems/system.ts';
 import { posBacklog, posTargets } from '../workloads/backlog.ts';
@@ -215,14 +214,14 @@ class PeersSuiteRun {
   /** Opens a peer; when it cannot, or the workload fails, its rows say so instead of vanishing. */
   async #withPeer(
     peer: Peer,
-    options: PeerOpenOptions,
+    open: () => Promise<PeerInstance>,
     workloads: readonly string[],
     body: (instance: PeerInstance) => Promise<void>,
   ): Promise<void> {
     const { progress } = this.#context;
     let instance: PeerInstance;
     try {
-      instance = await peer.open(options);
+      instance = await open();
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       progress(`${peer.name}: MISSING (${reason})`);
@@ -278,37 +277,6 @@ class PeersSuiteRun {
     const { progress } = this.#context;
     const profile = this.#profile;
     const monitor = new NoiseMonitor();
-    progress(
-      `ceiling xstate send: ${formatCount(sizeOf(HUNDRED_THOUSAND))} actors, W1 mix, one synchronous loop`,
-    );
-    const sends = xstateSendCeiling({
-      catalogue: HUNDRED_THOUSAND,
-      warmupMs: profile.warmupMs,
-      durationMs: profile.closedLoopMs,
-      primeReservations: profile.primeReservations,
-      primeReturns: profile.primeReturns,
-    });
-    const sendNoise = monitor.read();
-    const sendLatency = sends.latency.summary();
-    progress(
-      `ceiling xstate send: ${formatCount(sends.throughputPerSecond)} sends/s; ${describeNoise(sendNoise)}`,
-    );
-    this.records.push({
-      workload: W1,
-      system: XSTATE_CEILING,
-      throughput_per_s: Math.round(sends.throughputPerSecond),
-      p50_ms: sendLatency.p50Ms,
-      p99_ms: sendLatency.p99Ms,
-      p999_ms: sendLatency.p999Ms,
-      errors: sends.refused,
-      durable: false,
-      notes:
-        `Raw ceiling: actor.send of the W1 mix to the real skuLocationMachine, one started actor per SKU-location (${formatCount(sends.actors)}; ` +
-        `the send's cost does not grow with the count), ` +
-        `outcome read from the context, in one synchronous loop with no I/O, ${profile.closedLoopMs / 1000} s after ${profile.warmupMs / 1000} s warm-up; ` +
-        `latency is the time of one send. Refused: ${formatCount(sends.refused)}. ${describeNoise(sendNoise)}.`,
-      metrics: { other_cpu_percent: sendNoise.otherCpuPercent ?? Number.NaN },
-    });
     const ceiling = async (
       workload: string,
       system: string,
@@ -370,21 +338,73 @@ class PeersSuiteRun {
     );
   }
 
+  /** The XState send ceiling, measured in the W1 phase right before stockledger's own W1 window. */
+  #xstateCeiling(): void {
+    const { progress } = this.#context;
+    const profile = this.#profile;
+    const monitor = new NoiseMonitor();
+    progress(
+      `ceiling xstate send: ${formatCount(sizeOf(HUNDRED_THOUSAND))} actors, W1 mix, one synchronous loop`,
+    );
+    const sends = xstateSendCeiling({
+      catalogue: HUNDRED_THOUSAND,
+      warmupMs: profile.warmupMs,
+      durationMs: profile.closedLoopMs,
+      primeReservations: profile.primeReservations,
+      primeReturns: profile.primeReturns,
+    });
+    const sendNoise = monitor.read();
+    const sendLatency = sends.latency.summary();
+    progress(
+      `ceiling xstate send: ${formatCount(sends.throughputPerSecond)} sends/s; ${describeNoise(sendNoise)}`,
+    );
+    this.records.push({
+      workload: W1,
+      system: XSTATE_CEILING,
+      throughput_per_s: Math.round(sends.throughputPerSecond),
+      p50_ms: sendLatency.p50Ms,
+      p99_ms: sendLatency.p99Ms,
+      p999_ms: sendLatency.p999Ms,
+      errors: sends.refused,
+      durable: false,
+      notes:
+        `Raw ceiling: actor.send of the W1 mix to the real skuLocationMachine, one started actor per SKU-location (${formatCount(sends.actors)}, created stocked), ` +
+        `outcome read from the context, in one synchronous loop with no I/O, ${profile.closedLoopMs / 1000} s after ${profile.warmupMs / 1000} s warm-up; ` +
+        `latency is the time of one send. Refused: ${formatCount(sends.refused)}. ${describeNoise(sendNoise)}.`,
+      metrics: { other_cpu_percent: sendNoise.otherCpuPercent ?? Number.NaN },
+    });
+  }
+
   // ---- W1 and W4 -------------------------------------------------------------------------------------
 
   async #w1w4(peer: Peer): Promise<void> {
     const { progress } = this.#context;
     const profile = this.#profile;
     const workloads = [...(this.#wants('w1') ? [W1] : []), ...(this.#wants('w4') ? [W4] : [])];
-    await this.#withPeer(peer, { clients: profile.clients }, workloads, async (instance) => {
+    const options = { clients: profile.clients };
+    const { cacheDir } = this.#context;
+    // Stockledger opens on a cached stocked data dir (the same state as stocking it, without 100k
+    // receives every run); the others are stocked in bulk through their own fastest path.
+    const open = async () => {
+      if (peer.openStocked !== undefined) return peer.openStocked({ ...options, cacheDir, progress });
+      const instance = await peer.open(options);
+      try {
+        await instance.stock(this.#catalogueTargets, prestockUnits);
+      } catch (error) {
+        await instance.close().catch(() => {});
+        throw error;
+      }
+      return instance;
+    };
+    await this.#withPeer(peer, open, workloads, async (instance) => {
       const system = new Tallied(instance);
       const sceneStartedMs = performance.now();
-      await instance.stock(this.#catalogueTargets, prestockUnits);
       if (this.#wants('w4')) await instance.stock(posTargets(), posUnits);
       // The same seed on every system: each is offered the same operations in the same order.
       const workload = new MixedWorkload(HUNDRED_THOUSAND, 0xc0ffee, 'w1');
       await this.#scene(system, workload.prime(profile.primeReservations, profile.primeReturns), 'priming');
       workload.resetIssued();
+      if (instance.name === STOCKLEDGER && this.#wants('w1')) this.#xstateCeiling();
       progress(
         `${peer.name}: W1 scene set in ${((performance.now() - sceneStartedMs) / 1000).toFixed(1)} s (${formatCount(sizeOf(HUNDRED_THOUSAND))} stocked, primed)`,
       );
@@ -533,75 +553,83 @@ class PeersSuiteRun {
     const { progress } = this.#context;
     const units = this.#profile.hotUnits;
     const workload = w2Name(clients);
-    await this.#withPeer(peer, { clients }, [workload], async (instance) => {
-      const system = new Tallied(instance);
-      await instance.stock([HOT_TARGET], units);
-      let successes = 0;
-      let lastSuccessMs = 0;
-      const attempts = hotReservations({ units, demandFactor, prefix: `w2c${clients}` });
-      const next = fromGenerator(attempts);
-      const issue: Issue = () => {
-        const pending = issueFrom(next, system)();
-        return (
-          pending?.then((outcome) => {
-            if (outcome.ok) {
-              successes++;
-              lastSuccessMs = performance.now();
-            }
-            return outcome;
-          }) ?? null
+    await this.#withPeer(
+      peer,
+      () => peer.open({ clients }),
+      [workload],
+      async (instance) => {
+        const system = new Tallied(instance);
+        await instance.stock([HOT_TARGET], units);
+        let successes = 0;
+        let lastSuccessMs = 0;
+        const attempts = hotReservations({ units, demandFactor, prefix: `w2c${clients}` });
+        const next = fromGenerator(attempts);
+        const issue: Issue = () => {
+          const pending = issueFrom(next, system)();
+          return (
+            pending?.then((outcome) => {
+              if (outcome.ok) {
+                successes++;
+                lastSuccessMs = performance.now();
+              }
+              return outcome;
+            }) ?? null
+          );
+        };
+        const monitor = new NoiseMonitor();
+        const startedMs = performance.now();
+        const result = await closedLoop({
+          issue,
+          outstandingMax: clients,
+          warmupMs: 0,
+          durationMs: Number.POSITIVE_INFINITY,
+        });
+        const elapsedMs = performance.now() - startedMs;
+        const noise = monitor.read();
+        const audit = await instance.audit([HOT_TARGET]);
+        const check = checkOf(audit, system.expectedHolds(), [
+          [
+            successes === units,
+            `${formatCount(successes)} holds succeeded, not exactly ${formatCount(units)}`,
+          ],
+          [
+            result.failed === 0,
+            `${formatCount(result.failed)} attempts failed: ${describeCodes(result.codes)}`,
+          ],
+        ]);
+        const throughput = (result.completed * 1000) / elapsedMs;
+        const latency = result.latency.summary();
+        progress(
+          `${peer.name}: W2 ${clients} clients: ${formatCount(throughput)} attempts/s, ${formatCount(successes)} held, sold out after ` +
+            `${((lastSuccessMs - startedMs) / 1000).toFixed(2)} s; ${check.correct ? 'check ok' : check.text}`,
         );
-      };
-      const monitor = new NoiseMonitor();
-      const startedMs = performance.now();
-      const result = await closedLoop({
-        issue,
-        outstandingMax: clients,
-        warmupMs: 0,
-        durationMs: Number.POSITIVE_INFINITY,
-      });
-      const elapsedMs = performance.now() - startedMs;
-      const noise = monitor.read();
-      const audit = await instance.audit([HOT_TARGET]);
-      const check = checkOf(audit, system.expectedHolds(), [
-        [successes === units, `${formatCount(successes)} holds succeeded, not exactly ${formatCount(units)}`],
-        [
-          result.failed === 0,
-          `${formatCount(result.failed)} attempts failed: ${describeCodes(result.codes)}`,
-        ],
-      ]);
-      const throughput = (result.completed * 1000) / elapsedMs;
-      const latency = result.latency.summary();
-      progress(
-        `${peer.name}: W2 ${clients} clients: ${formatCount(throughput)} attempts/s, ${formatCount(successes)} held, sold out after ` +
-          `${((lastSuccessMs - startedMs) / 1000).toFixed(2)} s; ${check.correct ? 'check ok' : check.text}`,
-      );
-      this.records.push({
-        workload,
-        system: peer.name,
-        throughput_per_s: Math.round(throughput),
-        p50_ms: latency.p50Ms,
-        p99_ms: latency.p99Ms,
-        p999_ms: latency.p999Ms,
-        errors: result.failed,
-        durable: instance.durable,
-        oversold: audit.oversoldUnits,
-        correct: check.correct,
-        notes:
-          `${check.correct ? '' : `${check.text} `}One hot SKU-location holding ${formatCount(units)} units under ${demandFactor}x demand: ${formatCount(result.completed)} ` +
-          `one-unit reservations with unique ids from ${clients} clients (closed loop: each client sends its next attempt when answered). ` +
-          `Throughput is attempts answered per second over the whole run (${(elapsedMs / 1000).toFixed(2)} s); the ${formatCount(units)} holds were all taken ` +
-          `after ${((lastSuccessMs - startedMs) / 1000).toFixed(2)} s. Latency columns: per attempt, send to answer, closed loop (service time under contention). ` +
-          `Refused as expected: ${describeCodes(result.codes)}. ${check.correct ? check.text : ''} ${describeNoise(noise)}.`,
-        metrics: {
-          clients,
-          holds: audit.holds,
-          successes,
-          sold_out_s: Number(((lastSuccessMs - startedMs) / 1000).toFixed(2)),
-          other_cpu_percent: noise.otherCpuPercent ?? Number.NaN,
-        },
-      });
-    });
+        this.records.push({
+          workload,
+          system: peer.name,
+          throughput_per_s: Math.round(throughput),
+          p50_ms: latency.p50Ms,
+          p99_ms: latency.p99Ms,
+          p999_ms: latency.p999Ms,
+          errors: result.failed,
+          durable: instance.durable,
+          oversold: audit.oversoldUnits,
+          correct: check.correct,
+          notes:
+            `${check.correct ? '' : `${check.text} `}One hot SKU-location holding ${formatCount(units)} units under ${demandFactor}x demand: ${formatCount(result.completed)} ` +
+            `one-unit reservations with unique ids from ${clients} clients (closed loop: each client sends its next attempt when answered). ` +
+            `Throughput is attempts answered per second over the whole run (${(elapsedMs / 1000).toFixed(2)} s); the ${formatCount(units)} holds were all taken ` +
+            `after ${((lastSuccessMs - startedMs) / 1000).toFixed(2)} s. Latency columns: per attempt, send to answer, closed loop (service time under contention). ` +
+            `Refused as expected: ${describeCodes(result.codes)}. ${check.correct ? check.text : ''} ${describeNoise(noise)}.`,
+          metrics: {
+            clients,
+            holds: audit.holds,
+            successes,
+            sold_out_s: Number(((lastSuccessMs - startedMs) / 1000).toFixed(2)),
+            other_cpu_percent: noise.otherCpuPercent ?? Number.NaN,
+          },
+        });
+      },
+    );
   }
 
   // ---- W3 --------------------------------------------------------------------------------------------
@@ -612,7 +640,7 @@ class PeersSuiteRun {
     const settings = { STOCKLEDGER_MAX_RESIDENT_ACTORS: String(profile.maxResidentActors) };
     await this.#withPeer(
       peer,
-      { clients: profile.clients, engineSettings: settings },
+      () => peer.open({ clients: profile.clients, engineSettings: settings }),
       [W3],
       async (instance) => {
         const system = new Tallied(instance);

@@ -25,8 +25,6 @@ export interface PeersProfile {
   readonly killCycles: number;
   readonly killSkuLocations: number;
   readonly killLoadMs: number;
-  /** Actors (SKU-locations) the XState send ceiling creates. */
-  readonly ceilingActors: number;
 }
 
 export interface Profile {
@@ -41,6 +39,8 @@ export interface Profile {
   readonly heapRepetitions: number;
   readonly restartRepetitions: number;
   readonly verifyRepetitions: number;
+  /** Events in the data dir that verify reads (its speed in events/s is what is measured). */
+  readonly verifyEvents: number;
   /** Event-log sizes to build when missing; other sizes are measured only when already cached. */
   readonly generateEventLogs: readonly number[];
   readonly cachedEventLogs: readonly number[];
@@ -61,6 +61,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     heapRepetitions: 1,
     restartRepetitions: 2,
     verifyRepetitions: 1,
+    verifyEvents: 200_000,
     generateEventLogs: [1_000_000],
     cachedEventLogs: [10_000_000],
     peers: {
@@ -71,14 +72,13 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
       primeReservations: 5_000,
       primeReturns: 1_000,
       hotUnits: 1_000,
-      hotClients: [4, 256],
+      hotClients: [16, 256],
       maxResidentActors: 2_000,
-      backlogSales: 10_000,
-      backlogInFlight: 1_024,
+      backlogSales: 5_000,
+      backlogInFlight: 64,
       killCycles: 1,
       killSkuLocations: 10_000,
       killLoadMs: 1_000,
-      ceilingActors: 20_000,
     },
   },
   full: {
@@ -92,6 +92,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     heapRepetitions: 3,
     restartRepetitions: 5,
     verifyRepetitions: 3,
+    verifyEvents: 1_000_000,
     generateEventLogs: [1_000_000, 10_000_000],
     cachedEventLogs: [],
     peers: {
@@ -105,11 +106,10 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
       hotClients: [1, 4, 16, 64, 256],
       maxResidentActors: 100_000,
       backlogSales: 120_000,
-      backlogInFlight: 1_024,
+      backlogInFlight: 64,
       killCycles: 5,
       killSkuLocations: 100_000,
       killLoadMs: 3_000,
-      ceilingActors: 100_000,
     },
   },
 };

@@ -1,14 +1,16 @@
 // stockledger's embedded engine as a peer: a fresh engine on a temporary data directory per workload,
 // operations through the `direct` view (reserve/commit/release straight to the SKU-location actor, the
 // same operation-level semantics the SQL and Lua peers implement). Stocking goes through
-// `engine.submit` in big batches; the audit reads each SKU-location's committed ledger (what the last
-// flushed batch left), and counts its open reservation lines.
+// `engine.submit` in big batches, or, for W1's catalogue, `openStocked` starts from a copy of a cached
+// stocked data dir with every actor made resident (workloads/stocked-engine.ts). The audit reads each
+// SKU-location's committed ledger (what the last flushed batch left) and counts its open lines.
 
 import { commandId, locationId, sku } from '../../actors/index.ts';
 import type { CommandInput } from '../../engine/inputs.ts';
-import type { ReservationPath } from './engine.ts';
+import { openStockedEngine } from '../workloads/stocked-engine.ts';
+import type { OpenedEngine, ReservationPath } from './engine.ts';
 import { openEngine } from './engine.ts';
-import type { Audit, Peer, PeerInstance, PeerOpenOptions, Target } from './system.ts';
+import type { Audit, Peer, PeerInstance, PeerOpenOptions, StockedOptions, Target } from './system.ts';
 
 const stockCommandsPerSubmit = 2_000;
 const stockSubmitsInFlight = 8;
@@ -21,12 +23,20 @@ export function stockledgerPeer(path: ReservationPath = 'direct'): Peer {
       path === 'direct'
         ? 'the embedded engine (64 shards, group commit to LMDB, overlappingSync false); reserve/commit/release submitted straight to the actor'
         : 'the embedded engine; reservations through engine.reservations (header + line, the HTTP API path)',
-    open: (options) => openStockledger(path, options),
+    open: async (options) => instanceOf(path, await openEngine({ settings: options.engineSettings ?? {} })),
+    openStocked: async (options: PeerOpenOptions & StockedOptions) =>
+      instanceOf(
+        path,
+        await openStockedEngine({
+          cacheDir: options.cacheDir,
+          progress: options.progress,
+          settings: options.engineSettings ?? {},
+        }),
+      ),
   };
 }
 
-async function openStockledger(path: ReservationPath, options: PeerOpenOptions): Promise<PeerInstance> {
-  const opened = await openEngine({ settings: options.engineSettings ?? {} });
+function instanceOf(path: ReservationPath, opened: OpenedEngine): PeerInstance {
   const view = opened.view(path);
   let stockSequence = 0;
   return {
@@ -41,7 +51,7 @@ async function openStockledger(path: ReservationPath, options: PeerOpenOptions):
           next += chunk.length;
           const commands: CommandInput[] = chunk.map((target) => ({
             type: 'receive',
-            commandId: commandId(`stock.${(stockSequence++).toString(36)}`),
+            commandId: commandId(`peer.stock.${(stockSequence++).toString(36)}`),
             sku: sku(target.sku),
             location: locationId(target.location),
             qty: units,

@@ -84,6 +84,16 @@ export interface Peer {
   /** What it is and how it is configured, for the notes. */
   readonly description: string;
   open(options: PeerOpenOptions): Promise<PeerInstance>;
+  /**
+   * Opens an instance with W1's catalogue (100k SKU-locations) already stocked with `prestockUnits`,
+   * from a cached data directory, where the peer can do that faster than `stock` (stockledger can).
+   */
+  openStocked?(options: PeerOpenOptions & StockedOptions): Promise<PeerInstance>;
+}
+
+export interface StockedOptions {
+  readonly cacheDir: string;
+  readonly progress: (line: string) => void;
 }
 
 /** The peer cannot be reached or started: the suite reports it as missing with this reason. */
