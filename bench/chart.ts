@@ -19,7 +19,7 @@ const labelWidthPx = 260;
 const panelWidthPx = 330;
 const panelGapPx = 70;
 const topPx = 56;
-const palette = ['#2f6db3', '#d9822b', '#3a9c5b', '#8e5cb8', '#c4485a', '#5a8f99', '#9c7a3a', '#6b6b6b'];
+const palette = ['#2f6db3', '#d9822b', '#3a9c5b', '#8e5cb8', '#2a9d8f', '#5a8f99', '#9c7a3a', '#6b6b6b'];
 const wrongColour = '#d0021b';
 
 export function escapeXml(text: string): string {
@@ -33,8 +33,8 @@ export function escapeXml(text: string): string {
 /** A log10 scale from [low, high] (rounded out to powers of ten) onto [0, width]. */
 function logScale(values: readonly number[], width: number): { at(value: number): number; ticks: number[] } {
   const positive = values.filter((value) => value > 0);
-  const low = 10 ** Math.floor(Math.log10(Math.min(...positive, 1)));
-  const high = 10 ** Math.ceil(Math.log10(Math.max(...positive, 10)));
+  const low = positive.length === 0 ? 1 : 10 ** Math.floor(Math.log10(Math.min(...positive)));
+  const high = Math.max(low * 10, 10 ** Math.ceil(Math.log10(Math.max(...positive, 1))));
   const span = Math.log10(high) - Math.log10(low);
   const ticks: number[] = [];
   for (let tick = low; tick <= high; tick *= 10) ticks.push(tick);

@@ -166,6 +166,7 @@ function markdownOf(results: BenchResults): string {
     `Commit ${git.commit ?? 'unknown'}${git.dirty === true ? ' with uncommitted changes' : ''}.`,
     `Machine: ${machine.cpuCount} × ${machine.cpuModel}, ${formatNumber(machine.totalMemoryBytes / 2 ** 30, 1)} GiB, ${machine.os}, Node ${machine.node}.`,
     'Absolute figures depend on the machine and on what else it runs; compare ratios, not numbers.',
+    'A chart of throughput and p99 per system and workload is in latest.svg beside this file.',
     '',
     `| ${[...headings, 'notes'].join(' | ')} |`,
     `| ${[...headings, 'notes'].map(() => '---').join(' | ')} |`,

@@ -65,9 +65,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     generateEventLogs: [1_000_000],
     cachedEventLogs: [10_000_000],
     peers: {
-      warmupMs: 1_000,
-      closedLoopMs: 2_000,
-      openLoopMs: 2_000,
+      warmupMs: 500,
+      closedLoopMs: 1_500,
+      openLoopMs: 1_500,
       clients: 1_024,
       primeReservations: 5_000,
       primeReturns: 1_000,
