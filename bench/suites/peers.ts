@@ -396,18 +396,18 @@ class PeersSuiteRun {
       }
       return instance;
     };
+    const sceneStartedMs = performance.now();
     await this.#withPeer(peer, open, workloads, async (instance) => {
       const system = new Tallied(instance);
-      const sceneStartedMs = performance.now();
       if (this.#wants('w4')) await instance.stock(posTargets(), posUnits);
       // The same seed on every system: each is offered the same operations in the same order.
       const workload = new MixedWorkload(HUNDRED_THOUSAND, 0xc0ffee, 'w1');
       await this.#scene(system, workload.prime(profile.primeReservations, profile.primeReturns), 'priming');
       workload.resetIssued();
-      if (instance.name === STOCKLEDGER && this.#wants('w1')) this.#xstateCeiling();
       progress(
         `${peer.name}: W1 scene set in ${((performance.now() - sceneStartedMs) / 1000).toFixed(1)} s (${formatCount(sizeOf(HUNDRED_THOUSAND))} stocked, primed)`,
       );
+      if (instance.name === STOCKLEDGER && this.#wants('w1')) this.#xstateCeiling();
       const monitor = new NoiseMonitor();
       const closed = await closedLoop({
         issue: issueFrom(() => workload.next(), system),

@@ -1,7 +1,8 @@
 // W3's catalogue is too big to stock up front (1M SKU-locations), so each SKU-location is stocked the
 // first time the workload addresses it: its receive is applied first and, once answered, the operation
-// itself. The pair counts as one operation for the driver (every system does the same extra receives),
-// and no operation can overtake its receive on another connection of a pooled client.
+// itself. The pair counts as one operation for the driver (every system does the same extra receives).
+// Any other operation on that SKU-location waits for the same receive, so none can overtake it on
+// another connection of a pooled client.
 
 import type { Issue } from '../driver.ts';
 import type { LedgerSystem, Outcome, Target } from '../systems/system.ts';
@@ -11,7 +12,9 @@ import { prestockUnits } from './mixed.ts';
 export class LazilyStocked {
   readonly #mixed: MixedWorkload;
   readonly #prefix: string;
-  readonly #stocked = new Map<string, Target>();
+  readonly #targets: Target[] = [];
+  /** Each SKU-location stocked (or being stocked): its receive, answered or not. */
+  readonly #stocked = new Map<string, Promise<Outcome>>();
 
   constructor(mixed: MixedWorkload, prefix: string) {
     this.#mixed = mixed;
@@ -35,17 +38,19 @@ export class LazilyStocked {
             throw error;
           },
         );
-      if (this.#stocked.has(key)) return apply();
-      this.#stocked.set(key, { location, sku });
-      const receive = { location, sku, kind: 'receive', qty: prestockUnits } as const;
-      return system
-        .apply(receive, `${this.#prefix}.stock.${this.#stocked.size.toString(36)}`)
-        .then((stocked) => (stocked.ok ? apply() : stocked));
+      let stocked = this.#stocked.get(key);
+      if (stocked === undefined) {
+        this.#targets.push({ location, sku });
+        const receive = { location, sku, kind: 'receive', qty: prestockUnits } as const;
+        stocked = system.apply(receive, `${this.#prefix}.stock.${this.#targets.length.toString(36)}`);
+        this.#stocked.set(key, stocked);
+      }
+      return stocked.then((answer) => (answer.ok ? apply() : answer));
     };
   }
 
   /** Every SKU-location stocked so far: what the audit reads. */
   targets(): Target[] {
-    return [...this.#stocked.values()];
+    return [...this.#targets];
   }
 }
