@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { REPOSITORY_ROOT } from './children.ts';
 import { freePort } from './ports.ts';
+import { auditLedgers } from './systems/audit.ts';
 import { openEngine } from './systems/engine.ts';
 import type { Target } from './systems/system.ts';
 import type { Catalogue } from './workloads/catalogue.ts';
@@ -201,14 +202,12 @@ export async function killRecovery(options: {
     try {
       let lost = 0;
       for (const id of acknowledged) if (opened.engine.reservationHeader(id) === undefined) lost++;
-      let holds = 0;
-      let oversoldUnits = 0;
-      for (let index = 0; index < sizeOf(options.catalogue); index++) {
-        const target = targetAt(options.catalogue, index);
-        const ledger = opened.engine.committedLedger(target.location, target.sku);
-        holds += ledger.reservations.length;
-        oversoldUnits += Math.max(0, ledger.reserved - ledger.onHand);
-      }
+      const { holds, oversoldUnits } = auditLedgers(
+        Array.from({ length: sizeOf(options.catalogue) }, (_, index) => {
+          const target = targetAt(options.catalogue, index);
+          return opened.engine.committedLedger(target.location, target.sku);
+        }),
+      );
       return {
         recoveriesMs,
         acknowledged: acknowledged.length,

@@ -8,8 +8,9 @@
 
 import type { ChildRun } from '../children.ts';
 import { runChild } from '../children.ts';
-import type { Issue, LoopResult } from '../driver.ts';
+import type { LoopResult } from '../driver.ts';
 import { closedLoop, openLoop } from '../driver.ts';
+import { issueFrom, setScene } from '../issue.ts';
 import { describeNoise, NoiseMonitor } from '../noise.ts';
 import type { BenchRecord } from '../report.ts';
 import { LatencyRecorder, median, relativeSpread } from '../stats.ts';
@@ -52,41 +53,9 @@ const eventsLabel = (events: number) =>
       ? `${events / 1_000}k`
       : formatCount(events);
 
-function issueFrom(next: () => Issued | null, system: LedgerSystem): Issue {
-  return () => {
-    const issued = next();
-    if (issued === null) return null;
-    return system.apply(issued.operation, issued.id).then(
-      (outcome) => {
-        issued.settle(outcome);
-        return outcome;
-      },
-      (error: unknown) => {
-        issued.settle(null);
-        throw error;
-      },
-    );
-  };
-}
-
-function fromGenerator(generator: Generator<Issued>): () => Issued | null {
-  return () => {
-    const step = generator.next();
-    return step.done === true ? null : step.value;
-  };
-}
-
 /** Runs a finite generator of operations to the end; every one must be accepted (it sets the scene). */
-async function load(system: LedgerSystem, generator: Generator<Issued>, what: string): Promise<LoopResult> {
-  const result = await closedLoop({
-    issue: issueFrom(fromGenerator(generator), system),
-    outstandingMax: loadOutstandingMax,
-    warmupMs: 0,
-    durationMs: Number.POSITIVE_INFINITY,
-  });
-  if (result.accepted !== result.completed)
-    throw new Error(`${what}: not accepted: ${describeCodes(result.codes)}`);
-  return result;
+function load(system: LedgerSystem, generator: Generator<Issued>, what: string): Promise<LoopResult> {
+  return setScene(system, generator, what, loadOutstandingMax);
 }
 
 function describeCodes(codes: ReadonlyMap<string, number>): string {

@@ -17,6 +17,7 @@
 
 import type { Issue, LoopResult } from '../driver.ts';
 import { closedLoop, openLoop } from '../driver.ts';
+import { fromGenerator, fromList, issueFrom, setScene } from '../issue.ts';
 import { describeNoise, NoiseMonitor } from '../noise.ts';
 import { killRecovery } from '../recovery.ts';
 import type { BenchRecord } from '../report.ts';
@@ -41,7 +42,6 @@ import type { Catalogue } from '../workloads/catalogue.ts';
 import { HUNDRED_THOUSAND, sizeOf, targetAt } from '../workloads/catalogue.ts';
 import { HOT_TARGET, hotReservations } from '../workloads/hot.ts';
 import { LazilyStocked } from '../workloads/lazy-stock.ts';
-import type { Issued } from '../workloads/mixed.ts';
 import { MixedWorkload, prestockUnits } from '../workloads/mixed.ts';
 import { Zipf } from '../workloads/zipf.ts';
 import type { Suite, SuiteContext } from './suite.ts';
@@ -126,35 +126,6 @@ class Tallied implements LedgerSystem {
   expectedHolds(): number {
     return (this.accepted.get('reserve') ?? 0) - (this.accepted.get('release') ?? 0);
   }
-}
-
-function issueFrom(next: () => Issued | null, system: LedgerSystem): Issue {
-  return () => {
-    const issued = next();
-    if (issued === null) return null;
-    return system.apply(issued.operation, issued.id).then(
-      (outcome) => {
-        issued.settle(outcome);
-        return outcome;
-      },
-      (error: unknown) => {
-        issued.settle(null);
-        throw error;
-      },
-    );
-  };
-}
-
-function fromList(list: readonly Issued[]): () => Issued | null {
-  let at = 0;
-  return () => (at < list.length ? list[at++]! : null);
-}
-
-function fromGenerator(generator: Generator<Issued>): () => Issued | null {
-  return () => {
-    const step = generator.next();
-    return step.done === true ? null : step.value;
-  };
 }
 
 interface Check {
@@ -260,15 +231,27 @@ class PeersSuiteRun {
     });
   }
 
-  async #scene(system: LedgerSystem, generator: Generator<Issued>, what: string): Promise<void> {
-    const result = await closedLoop({
-      issue: issueFrom(fromGenerator(generator), system),
-      outstandingMax: loadOutstandingMax,
-      warmupMs: 0,
-      durationMs: Number.POSITIVE_INFINITY,
+  /**
+   * The maximum from a closed loop of `clients` in flight, then latency from an open loop offered half
+   * of it, measured from each operation's due time (no coordinated omission).
+   */
+  async #closedThenOpen(issue: Issue): Promise<{ closed: LoopResult; rate: number; open: LoopResult }> {
+    const profile = this.#profile;
+    const closed = await closedLoop({
+      issue,
+      outstandingMax: profile.clients,
+      warmupMs: profile.warmupMs,
+      durationMs: profile.closedLoopMs,
     });
-    if (result.accepted !== result.completed)
-      throw new Error(`${what}: not accepted: ${describeCodes(result.codes)}`);
+    const rate = Math.max(100, Math.round(closed.throughputPerSecond * openLoopShare));
+    const open = await openLoop({
+      issue,
+      ratePerSecond: rate,
+      warmupMs: profile.warmupMs,
+      durationMs: profile.openLoopMs,
+      outstandingMax: openLoopOutstandingMax,
+    });
+    return { closed, rate, open };
   }
 
   // ---- ceilings --------------------------------------------------------------------------------------
@@ -402,27 +385,19 @@ class PeersSuiteRun {
       if (this.#wants('w4')) await instance.stock(posTargets(), posUnits);
       // The same seed on every system: each is offered the same operations in the same order.
       const workload = new MixedWorkload(HUNDRED_THOUSAND, 0xc0ffee, 'w1');
-      await this.#scene(system, workload.prime(profile.primeReservations, profile.primeReturns), 'priming');
+      await setScene(
+        system,
+        workload.prime(profile.primeReservations, profile.primeReturns),
+        'priming',
+        loadOutstandingMax,
+      );
       workload.resetIssued();
       progress(
         `${peer.name}: W1 scene set in ${((performance.now() - sceneStartedMs) / 1000).toFixed(1)} s (${formatCount(sizeOf(HUNDRED_THOUSAND))} stocked, primed)`,
       );
       if (instance.name === STOCKLEDGER && this.#wants('w1')) this.#xstateCeiling();
       const monitor = new NoiseMonitor();
-      const closed = await closedLoop({
-        issue: issueFrom(() => workload.next(), system),
-        outstandingMax: profile.clients,
-        warmupMs: profile.warmupMs,
-        durationMs: profile.closedLoopMs,
-      });
-      const rate = Math.max(100, Math.round(closed.throughputPerSecond * openLoopShare));
-      const open = await openLoop({
-        issue: issueFrom(() => workload.next(), system),
-        ratePerSecond: rate,
-        warmupMs: profile.warmupMs,
-        durationMs: profile.openLoopMs,
-        outstandingMax: openLoopOutstandingMax,
-      });
+      const { closed, rate, open } = await this.#closedThenOpen(issueFrom(() => workload.next(), system));
       const noise = monitor.read();
       const audit = await instance.audit(this.#catalogueTargets);
       const check = checkOf(audit, system.expectedHolds());
@@ -647,20 +622,7 @@ class PeersSuiteRun {
         const mixed = new MixedWorkload(MILLION, 0x21bf, 'w3', (random) => zipf.pick(random));
         const workload = new LazilyStocked(mixed, 'w3');
         const monitor = new NoiseMonitor();
-        const closed = await closedLoop({
-          issue: workload.issue(system),
-          outstandingMax: profile.clients,
-          warmupMs: profile.warmupMs,
-          durationMs: profile.closedLoopMs,
-        });
-        const rate = Math.max(100, Math.round(closed.throughputPerSecond * openLoopShare));
-        const open = await openLoop({
-          issue: workload.issue(system),
-          ratePerSecond: rate,
-          warmupMs: profile.warmupMs,
-          durationMs: profile.openLoopMs,
-          outstandingMax: openLoopOutstandingMax,
-        });
+        const { closed, rate, open } = await this.#closedThenOpen(workload.issue(system));
         const noise = monitor.read();
         const memory = await instance.memory();
         const targets = workload.targets();

@@ -16,6 +16,7 @@ import { open } from 'lmdb';
 import type { Ledger } from '../../actors/index.ts';
 import { accept, commandId, emptyLedger, locationId, refusalFor, sku as skuOf } from '../../actors/index.ts';
 import { stamp } from '../../engine/inputs.ts';
+import { auditLedgers } from './audit.ts';
 import { commandFor } from './engine.ts';
 import type { Audit, Operation, Outcome, Peer, PeerInstance, PeerOpenOptions, Target } from './system.ts';
 
@@ -168,27 +169,21 @@ class MapLmdbInstance implements PeerInstance {
     });
   }
 
-  /** Reads the ledgers back from LMDB, not from the Map: what is on disk is what counts. */
+  /**
+   * Reads the ledgers back from LMDB, not from the Map: what is on disk is what counts. A ledger whose
+   * version on disk differs from the one in memory is counted inconsistent too.
+   */
   async audit(targets: readonly Target[]): Promise<Audit> {
-    let oversoldUnits = 0;
-    let holds = 0;
-    let onHandUnits = 0;
-    let reservedUnits = 0;
-    let inconsistent = 0;
+    const stored: Ledger[] = [];
+    let behind = 0;
     for (const key of new Set(targets.map((target) => keyOf(target.location, target.sku)))) {
       const ledger = this.#ledgersTable.get(key);
       if (ledger === undefined) continue;
-      oversoldUnits += Math.max(0, ledger.reserved - ledger.onHand);
-      holds += ledger.reservations.length;
-      onHandUnits += ledger.onHand;
-      reservedUnits += ledger.reserved;
-      let lines = 0;
-      for (const line of ledger.reservations) lines += line.qty;
-      if (lines !== ledger.reserved) inconsistent++;
-      const inMemory = this.#ledgers.get(key);
-      if (inMemory?.version !== ledger.version) inconsistent++;
+      stored.push(ledger);
+      if (this.#ledgers.get(key)?.version !== ledger.version) behind++;
     }
-    return { oversoldUnits, holds, onHandUnits, reservedUnits, inconsistent };
+    const audit = auditLedgers(stored);
+    return { ...audit, inconsistent: audit.inconsistent + behind };
   }
 
   async memory(): Promise<Record<string, number>> {

@@ -8,6 +8,7 @@
 import { commandId, locationId, sku } from '../../actors/index.ts';
 import type { CommandInput } from '../../engine/inputs.ts';
 import { openStockedEngine } from '../workloads/stocked-engine.ts';
+import { auditLedgers } from './audit.ts';
 import type { OpenedEngine, ReservationPath } from './engine.ts';
 import { openEngine } from './engine.ts';
 import type { Audit, Peer, PeerInstance, PeerOpenOptions, StockedOptions, Target } from './system.ts';
@@ -65,22 +66,9 @@ function instanceOf(path: ReservationPath, opened: OpenedEngine): PeerInstance {
       await Promise.all(Array.from({ length: stockSubmitsInFlight }, worker));
     },
     async audit(targets: readonly Target[]): Promise<Audit> {
-      let oversoldUnits = 0;
-      let holds = 0;
-      let onHandUnits = 0;
-      let reservedUnits = 0;
-      let inconsistent = 0;
-      for (const target of targets) {
-        const ledger = opened.engine.committedLedger(target.location, target.sku);
-        oversoldUnits += Math.max(0, ledger.reserved - ledger.onHand);
-        holds += ledger.reservations.length;
-        onHandUnits += ledger.onHand;
-        reservedUnits += ledger.reserved;
-        let lines = 0;
-        for (const line of ledger.reservations) lines += line.qty;
-        if (lines !== ledger.reserved) inconsistent++;
-      }
-      return { oversoldUnits, holds, onHandUnits, reservedUnits, inconsistent };
+      return auditLedgers(
+        targets.map((target) => opened.engine.committedLedger(target.location, target.sku)),
+      );
     },
     async memory(): Promise<Record<string, number>> {
       const usage = process.memoryUsage();

@@ -5,6 +5,7 @@
 // another connection of a pooled client.
 
 import type { Issue } from '../driver.ts';
+import { applyIssued } from '../issue.ts';
 import type { LedgerSystem, Outcome, Target } from '../systems/system.ts';
 import type { MixedWorkload } from './mixed.ts';
 import { prestockUnits } from './mixed.ts';
@@ -27,17 +28,6 @@ export class LazilyStocked {
       const issued = this.#mixed.next();
       const { location, sku } = issued.operation;
       const key = `${location}/${sku}`;
-      const apply = (): Promise<Outcome> =>
-        system.apply(issued.operation, issued.id).then(
-          (outcome) => {
-            issued.settle(outcome);
-            return outcome;
-          },
-          (error: unknown) => {
-            issued.settle(null);
-            throw error;
-          },
-        );
       let stocked = this.#stocked.get(key);
       if (stocked === undefined) {
         this.#targets.push({ location, sku });
@@ -45,7 +35,7 @@ export class LazilyStocked {
         stocked = system.apply(receive, `${this.#prefix}.stock.${this.#targets.length.toString(36)}`);
         this.#stocked.set(key, stocked);
       }
-      return stocked.then((answer) => (answer.ok ? apply() : answer));
+      return stocked.then((answer) => (answer.ok ? applyIssued(issued, system) : answer));
     };
   }
 
