@@ -179,7 +179,21 @@ class PeersSuiteRun {
     }
     if (this.#wants('w5')) await this.#w5();
     this.#ratios();
-    return this.records;
+    // Grouped by workload (W1..W5, then the ceilings; W2's client counts in the order run), each
+    // workload's ceiling first, then the systems in PEERS order.
+    const firstSeen = new Map<string, number>();
+    for (const [at, record] of this.records.entries())
+      if (!firstSeen.has(record.workload)) firstSeen.set(record.workload, at);
+    const workloadRank = (workload: string) =>
+      workload.startsWith('ceiling') ? 9 : Number(/^w(\d)/.exec(workload)?.[1] ?? 8);
+    const systemRank = (system: string) =>
+      system.startsWith('ceiling') ? -1 : PEERS.findIndex((peer) => peer.name === system);
+    return this.records.toSorted(
+      (a, b) =>
+        workloadRank(a.workload) - workloadRank(b.workload) ||
+        (firstSeen.get(a.workload) ?? 0) - (firstSeen.get(b.workload) ?? 0) ||
+        systemRank(a.system) - systemRank(b.system),
+    );
   }
 
   /** Opens a peer; when it cannot, or the workload fails, its rows say so instead of vanishing. */
