@@ -19,8 +19,16 @@ const labelWidthPx = 260;
 const panelWidthPx = 330;
 const panelGapPx = 70;
 const topPx = 56;
-const palette = ['#2f6db3', '#d9822b', '#3a9c5b', '#8e5cb8', '#2a9d8f', '#5a8f99', '#9c7a3a', '#6b6b6b'];
-const wrongColour = '#d0021b';
+/** Each peer keeps its colour across workloads; anything else (the ceilings, other suites) is grey. */
+const colours: Readonly<Record<string, string>> = {
+  stockledger: '#2f6db3',
+  postgresql: '#8e5cb8',
+  'redis-lua:always': '#c0392b',
+  'redis-lua:everysec': '#e59866',
+  'map+lmdb': '#3a9c5b',
+};
+const otherColour = '#8a8a8a';
+const wrongColour = '#ff0000';
 
 export function escapeXml(text: string): string {
   return text
@@ -52,8 +60,8 @@ function shortNumber(value: number): string {
 
 export function chartSvg(records: readonly ChartRecord[], title: string): string {
   const shown = records.filter((record) => record.throughput_per_s !== null || record.missing);
-  const systems = [...new Set(shown.map((record) => record.system))];
-  const colourOf = (system: string) => palette[systems.indexOf(system) % palette.length]!;
+  const colourOf = (system: string) =>
+    colours[system] ?? (system.startsWith('stockledger') ? colours.stockledger! : otherColour);
   const throughput = logScale(
     shown.map((record) => record.throughput_per_s ?? 0),
     panelWidthPx,
