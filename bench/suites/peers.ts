@@ -22,13 +22,13 @@ import { describeNoise, NoiseMonitor } from '../noise.ts';
 import { killRecovery } from '../recovery.ts';
 import type { BenchRecord } from '../report.ts';
 import { median } from '../stats.ts';
+import { checkOf } from '../systems/audit.ts';
 import { lmdbPutCeiling, natsRequestCeiling, xstateSendCeiling } from '../systems/ceilings.ts';
 import { mapLmdbPeer } from '../systems/map-lmdb.ts';
 import { postgresPeer } from '../systems/postgres.ts';
 import { redisPeer } from '../systems/redis.ts';
 import { stockledgerPeer } from '../systems/stockledger-peer.ts';
 import type {
-  Audit,
   LedgerSystem,
   Operation,
   OperationKind,
@@ -126,28 +126,6 @@ class Tallied implements LedgerSystem {
   expectedHolds(): number {
     return (this.accepted.get('reserve') ?? 0) - (this.accepted.get('release') ?? 0);
   }
-}
-
-interface Check {
-  readonly correct: boolean;
-  readonly text: string;
-}
-
-/** The audit against what was acknowledged; `extra` adds workload-specific conditions. */
-function checkOf(audit: Audit, expectedHolds: number, extra: readonly [boolean, string][] = []): Check {
-  const failures: string[] = [];
-  if (audit.oversoldUnits !== 0) failures.push(`${formatCount(audit.oversoldUnits)} units oversold`);
-  if (audit.holds !== expectedHolds)
-    failures.push(
-      `${formatCount(audit.holds)} holds in the store but ${formatCount(expectedHolds)} acknowledged`,
-    );
-  if (audit.inconsistent !== 0)
-    failures.push(`${formatCount(audit.inconsistent)} SKU-locations whose reserved differs from their lines`);
-  for (const [ok, failure] of extra) if (!ok) failures.push(failure);
-  const figures = `store audit: ${formatCount(audit.holds)} holds (acknowledged ${formatCount(expectedHolds)}), oversold ${formatCount(audit.oversoldUnits)}, reserved ${formatCount(audit.reservedUnits)} of on-hand ${formatCount(audit.onHandUnits)}`;
-  return failures.length === 0
-    ? { correct: true, text: `Check passed (${figures}).` }
-    : { correct: false, text: `WRONG: ${failures.join('; ')} (${figures}).` };
 }
 
 class PeersSuiteRun {
