@@ -2,7 +2,8 @@
 // disposition 3%, other 2% (receive, adjust, count in equal parts), uniformly over the catalogue.
 // Every step is meant to be accepted: releases and commits pick a reservation this workload saw held,
 // dispositions a return it saw recorded, and nothing is picked twice while it is in flight. Every
-// SKU-location is stocked first (`prestock`), generously enough that a run never runs dry.
+// SKU-location is stocked with `prestockUnits` first (stocked-engine.ts, or each peer's bulk `stock`;
+// W3 stocks on first touch), generously enough that a run never runs dry.
 
 import type { Operation, OperationKind, Outcome, Target } from '../systems/system.ts';
 import type { Catalogue } from './catalogue.ts';
@@ -69,13 +70,6 @@ export class MixedWorkload {
     this.#random = new Random(seed);
     this.#prefix = prefix;
     this.#pickIndex = pickIndex ?? ((random) => random.below(sizeOf(catalogue)));
-  }
-
-  /** One receive of `prestockUnits` per SKU-location, in catalogue order. */
-  *prestock(): Generator<Issued> {
-    for (let index = 0; index < sizeOf(this.#catalogue); index++) {
-      yield this.#plain({ ...targetAt(this.#catalogue, index), kind: 'receive', qty: prestockUnits });
-    }
   }
 
   /** Reservations and returns to start from, so the first releases and dispositions have targets. */
