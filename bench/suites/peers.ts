@@ -4,9 +4,10 @@
 // appendfsync always and everysec (own redis-server each), and a plain Map + LMDB single writer (no
 // actors). Raw ceilings: XState `send`, LMDB puts, NATS request/reply (the Fastify echo is the http
 // suite's). Phases:
-//   ceilings  the raw ceilings
+//   ceilings  the LMDB and NATS ceilings
 //   w1        mixed commands over 100k SKU-locations: closed loop for throughput, then an open loop at
-//             half of it for latency measured from each operation's due time (no coordinated omission)
+//             half of it for latency measured from each operation's due time (no coordinated omission);
+//             the XState ceiling is measured here, right before stockledger's own window
 //   w4        an offline POS backlog (5% duplicates) replayed while W1 runs open-loop at half load:
 //             drain rate and the online latency; runs on W1's instance, after it
 //   w2        one hot SKU-location, 10x demand, from few to many clients: exactly `units` holds succeed
