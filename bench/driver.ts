@@ -175,6 +175,8 @@ export interface OpenLoopOptions {
   readonly durationMs: number;
   /** Beyond this many outstanding, a due operation is shed and counted as failed (`SHED`). */
   readonly outstandingMax: number;
+  /** Ends the measured window early (W4 stops its online load when the backlog has drained). */
+  readonly signal?: AbortSignal;
 }
 
 /** How often the open loop wakes to issue what has become due. */
@@ -186,14 +188,15 @@ export function openLoop(options: OpenLoopOptions): Promise<LoopResult> {
   const counts = tally();
   const startMs = performance.now();
   const measureFromMs = startMs + options.warmupMs;
-  const measureUntilMs = measureFromMs + options.durationMs;
+  let measureUntilMs = measureFromMs + options.durationMs;
   const intervalMs = 1000 / options.ratePerSecond;
   let issued = 0;
   let outstanding = 0;
   let stopped = false;
   return new Promise<LoopResult>((resolve) => {
     const finishIfDone = () => {
-      if (stopped && outstanding === 0) resolve(resultOf(counts, options.durationMs, latency));
+      if (stopped && outstanding === 0)
+        resolve(resultOf(counts, Math.max(0, measureUntilMs - measureFromMs), latency));
     };
     const inWindow = (atMs: number) => atMs >= measureFromMs && atMs <= measureUntilMs;
     const settle = (dueAtMs: number, outcome: Outcome | null, error: unknown) => {
@@ -216,6 +219,8 @@ export function openLoop(options: OpenLoopOptions): Promise<LoopResult> {
     };
     const tick = () => {
       const nowMs = performance.now();
+      if (options.signal?.aborted === true && nowMs < measureUntilMs)
+        measureUntilMs = Math.max(measureFromMs, nowMs);
       const dueUntilMs = Math.min(nowMs, measureUntilMs);
       while (startMs + issued * intervalMs <= dueUntilMs) {
         const dueAtMs = startMs + issued * intervalMs;

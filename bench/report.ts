@@ -1,10 +1,13 @@
 // Results: one record per (workload, system), written as bench/results/latest.json (with the machine
-// and the git commit they were measured on) and latest.md (the same as a table), and printed.
+// and the git commit they were measured on), latest.md (the same as a table) and latest.svg (a chart of
+// throughput and p99), and printed. Every record in the files carries `oversold` and `correct`: null
+// where the suite that made it checks no final state, else what the check found.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chartSvg } from './chart.ts';
 
 export interface BenchRecord {
   readonly workload: string;
@@ -18,6 +21,15 @@ export interface BenchRecord {
   readonly errors: number;
   /** True when every acknowledgement came after an fsync. */
   readonly durable: boolean;
+  /** Units held beyond on-hand in the final state, from the store; absent where not checked. */
+  readonly oversold?: number | null;
+  /**
+   * The final-state check: true when it passed, false when the store disagrees with what was
+   * acknowledged (a faster but wrong result); absent where not checked.
+   */
+  readonly correct?: boolean | null;
+  /** True for a peer that could not be reached or started: the notes say why. */
+  readonly missing?: boolean;
   readonly notes: string;
   /** Figures that are neither throughput nor latency, each named with its unit last. */
   readonly metrics: Readonly<Record<string, number>>;
@@ -44,6 +56,8 @@ export interface BenchResults {
   readonly only: readonly string[] | null;
   readonly wallSeconds: number;
   readonly machine: MachineInfo;
+  /** The commit measured (also in `git`, with whether the tree was dirty). */
+  readonly commit: string | null;
   readonly git: GitInfo;
   readonly records: readonly BenchRecord[];
 }
@@ -93,9 +107,18 @@ const headings = [
   'p99 ms',
   'p99.9 ms',
   'errors',
+  'oversold',
+  'check',
   'durable',
   'figures',
 ];
+
+function checkOf(record: BenchRecord): string {
+  if (record.missing === true) return 'MISSING';
+  if (record.correct === true) return 'ok';
+  if (record.correct === false) return 'WRONG';
+  return '-';
+}
 
 function rowOf(record: BenchRecord): string[] {
   return [
@@ -106,6 +129,8 @@ function rowOf(record: BenchRecord): string[] {
     formatLatency(record.p99_ms),
     formatLatency(record.p999_ms),
     formatNumber(record.errors),
+    record.oversold === undefined || record.oversold === null ? '-' : formatNumber(record.oversold),
+    checkOf(record),
     record.durable ? 'yes' : 'no',
     formatMetrics(record.metrics),
   ];
@@ -115,7 +140,7 @@ function rowOf(record: BenchRecord): string[] {
 export function terminalTable(records: readonly BenchRecord[]): string {
   const rows = [headings, ...records.map(rowOf)];
   const widths = headings.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
-  const numeric = new Set([2, 3, 4, 5, 6]);
+  const numeric = new Set([2, 3, 4, 5, 6, 7]);
   const line = (row: readonly string[]) =>
     row
       .map((cell, column) =>
@@ -141,6 +166,7 @@ function markdownOf(results: BenchResults): string {
     `Commit ${git.commit ?? 'unknown'}${git.dirty === true ? ' with uncommitted changes' : ''}.`,
     `Machine: ${machine.cpuCount} × ${machine.cpuModel}, ${formatNumber(machine.totalMemoryBytes / 2 ** 30, 1)} GiB, ${machine.os}, Node ${machine.node}.`,
     'Absolute figures depend on the machine and on what else it runs; compare ratios, not numbers.',
+    'A chart of throughput and p99 per system and workload is in latest.svg beside this file.',
     '',
     `| ${[...headings, 'notes'].join(' | ')} |`,
     `| ${[...headings, 'notes'].map(() => '---').join(' | ')} |`,
@@ -156,12 +182,39 @@ function writeAtomically(file: string, text: string): void {
   renameSync(temporary, file);
 }
 
-/** Writes latest.json and latest.md into `directory`; returns their paths. */
+/** Every record with the same fields: `oversold`, `correct` and `missing` present, null where unchecked. */
+function normalised(record: BenchRecord): BenchRecord {
+  return {
+    ...record,
+    oversold: record.oversold ?? null,
+    correct: record.correct ?? null,
+    missing: record.missing ?? false,
+  };
+}
+
+/** Writes latest.json, latest.md and latest.svg into `directory`; returns their paths. */
 export function writeResults(directory: string, results: BenchResults): string[] {
   mkdirSync(directory, { recursive: true });
+  const complete: BenchResults = { ...results, records: results.records.map(normalised) };
   const json = path.join(directory, 'latest.json');
   const markdown = path.join(directory, 'latest.md');
-  writeAtomically(json, `${JSON.stringify(results, null, 2)}\n`);
-  writeAtomically(markdown, markdownOf(results));
-  return [json, markdown];
+  const svg = path.join(directory, 'latest.svg');
+  writeAtomically(json, `${JSON.stringify(complete, null, 2)}\n`);
+  writeAtomically(markdown, markdownOf(complete));
+  writeAtomically(
+    svg,
+    chartSvg(
+      complete.records.map((record) => ({
+        workload: record.workload,
+        system: record.system,
+        throughput_per_s: record.throughput_per_s,
+        p99_ms: record.p99_ms,
+        durable: record.durable,
+        correct: record.correct ?? null,
+        missing: record.missing === true,
+      })),
+      `stockledger benchmarks, ${complete.profile} profile, ${complete.generatedAt.slice(0, 16)} UTC, commit ${complete.git.commit?.slice(0, 7) ?? 'unknown'}`,
+    ),
+  );
+  return [json, markdown, svg];
 }

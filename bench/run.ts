@@ -1,7 +1,7 @@
 // The benchmark runner: `npm run bench` runs every suite (quick profile); `npm run bench -- engine`
 // runs one; `--full` uses the long profile; `--only mixed,restart` narrows a suite to some phases.
 // Progress goes to stderr; the table goes to stdout and, with the machine and the commit, to
-// bench/results/latest.json and latest.md.
+// bench/results/latest.json, latest.md and latest.svg.
 
 import path from 'node:path';
 import { Command } from 'commander';
@@ -10,11 +10,12 @@ import type { BenchRecord } from './report.ts';
 import { gitInfo, machineInfo, terminalTable, writeResults } from './report.ts';
 import { engineSuite } from './suites/engine.ts';
 import { httpSuite } from './suites/http.ts';
+import { peersSuite } from './suites/peers.ts';
 import type { Suite } from './suites/suite.ts';
 import { PROFILES } from './suites/suite.ts';
 
-/** Every suite, in the order `npm run bench` runs them. Issue 5 adds the peers here. */
-const SUITES: readonly Suite[] = [engineSuite, httpSuite];
+/** Every suite, in the order `npm run bench` runs them. */
+const SUITES: readonly Suite[] = [engineSuite, httpSuite, peersSuite];
 
 interface Options {
   readonly full: boolean;
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
       only: only === null ? null : [...only],
       wallSeconds,
       machine: machineInfo(),
-      git: gitInfo(REPOSITORY_ROOT),
+      ...((git) => ({ commit: git.commit, git }))(gitInfo(REPOSITORY_ROOT)),
       records,
     });
     process.stdout.write(

@@ -11,7 +11,7 @@
 
 import type { ChildProcessByStdio } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -24,7 +24,9 @@ import type { BenchRecord } from '../report.ts';
 import { LatencyRecorder, median, relativeSpread } from '../stats.ts';
 import type { Outcome } from '../systems/system.ts';
 import { HUNDRED_THOUSAND, sizeOf, targetAt } from '../workloads/catalogue.ts';
+import { prestockUnits } from '../workloads/mixed.ts';
 import { Random } from '../workloads/random.ts';
+import { stockedDataDir } from '../workloads/stocked-engine.ts';
 import type { Suite, SuiteContext } from './suite.ts';
 
 const PHASES = ['hot', 'spread', 'batch', 'echo'] as const;
@@ -34,8 +36,6 @@ type Phase = (typeof PHASES)[number];
 const connections = 64;
 /** Units on the hot SKU-location: far more than a run reserves. */
 const hotStockUnits = 10_000_000;
-/** Units on each of the 100k SKU-locations. */
-const spreadStockUnits = 1_000;
 const commandsPerRequest = 1_000;
 /** `POST /v1/commands` requests in flight in the batch load. */
 const batchRequestsInFlight = 4;
@@ -294,11 +294,17 @@ class HttpSuiteRun {
     const pools: Pool[] = [];
     try {
       const wantsLedger = this.#wants('hot') || this.#wants('spread') || this.#wants('batch');
+      // The 100k SKU-locations come stocked: the server starts on a copy of the cached stocked data dir
+      // and makes them resident before it reports listening (instead of 100k receives over HTTP).
+      const stocked = this.#wants('spread') || this.#wants('batch');
+      if (stocked)
+        cpSync(await stockedDataDir(this.#context.cacheDir, progress), dataDir, { recursive: true });
       const ledger = wantsLedger
         ? new ServerChild(
             'stockledger',
             {
               dataDir,
+              makeResident: stocked,
               settings: {
                 STOCKLEDGER_RATE_LIMIT_PER_MINUTE: '0',
                 // Hundreds of thousands of holds stay open during a run: the per-channel cap is not measured here.
@@ -354,32 +360,8 @@ class HttpSuiteRun {
       );
     }
     if (this.#wants('spread') || this.#wants('batch')) {
-      const total = sizeOf(HUNDRED_THOUSAND);
-      const startedMs = performance.now();
-      let next = 0;
-      const issue: Issue = () => {
-        if (next >= total) return null;
-        const commands = [];
-        for (let at = 0; at < commandsPerRequest && next < total; at++, next++) {
-          const target = targetAt(HUNDRED_THOUSAND, next);
-          commands.push({
-            type: 'receive',
-            receiptId: this.#id('stock'),
-            location: target.location,
-            lines: [{ sku: target.sku, qty: spreadStockUnits }],
-          });
-        }
-        return this.#commands(pool, JSON.stringify({ commands }));
-      };
-      const loaded = await closedLoop({
-        issue,
-        outstandingMax: batchRequestsInFlight,
-        warmupMs: 0,
-        durationMs: Number.POSITIVE_INFINITY,
-      });
-      if (loaded.accepted !== loaded.completed) throw new Error(`prestock: ${describeCodes(loaded.codes)}`);
       progress(
-        `prestocked ${formatCount(total)} SKU-locations through POST /v1/commands in ${((performance.now() - startedMs) / 1000).toFixed(1)} s (not timed)`,
+        `${formatCount(sizeOf(HUNDRED_THOUSAND))} SKU-locations stocked with ${formatCount(prestockUnits)} each from the cached data dir, all resident (not timed)`,
       );
     }
   }
@@ -467,7 +449,7 @@ class HttpSuiteRun {
     };
     const what: Readonly<Record<string, string>> = {
       hot: `POST /v1/reservations, one line of qty 1, unique ids, ttlSeconds ${reservationTtlSeconds}, all on ONE SKU-location (stocked with ${formatCount(hotStockUnits)})`,
-      spread: `POST /v1/reservations as for the hot SKU, each on a random one of ${formatCount(sizeOf(HUNDRED_THOUSAND))} SKU-locations (each stocked with ${formatCount(spreadStockUnits)}, all resident)`,
+      spread: `POST /v1/reservations as for the hot SKU, each on a random one of ${formatCount(sizeOf(HUNDRED_THOUSAND))} SKU-locations (each stocked with ${formatCount(prestockUnits)}, all resident)`,
       echo: 'A bare Fastify 5 app (no hooks, default JSON parser) whose POST route answers its JSON body; the body is the hot reservation body',
     };
     for (const load of loads) {

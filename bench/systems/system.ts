@@ -46,3 +46,57 @@ export interface LedgerSystem {
    */
   apply(operation: Operation, id: string): Promise<Outcome>;
 }
+
+/** What a system's store says after a run, read from the store itself (not from what the harness saw). */
+export interface Audit {
+  /** Units held beyond on-hand, summed over the SKU-locations audited: max(0, reserved - onHand). */
+  readonly oversoldUnits: number;
+  /** Open reservation lines (held or committed) in the store. */
+  readonly holds: number;
+  /** Sums over the SKU-locations audited. */
+  readonly onHandUnits: number;
+  readonly reservedUnits: number;
+  /** SKU-locations whose reserved differs from the sum of their open lines (the store disagrees with itself). */
+  readonly inconsistent: number;
+}
+
+/** A fresh, empty instance of a system, opened for one workload. */
+export interface PeerInstance extends LedgerSystem {
+  /** Sets the scene: each target receives `units` (bulk, not timed, not through `apply`). */
+  stock(targets: readonly Target[], units: number): Promise<void>;
+  /** Reads the final state of `targets` (and every reservation) from the store. */
+  audit(targets: readonly Target[]): Promise<Audit>;
+  /** Memory figures in bytes, named with the unit last (e.g. `heap_used_bytes`). */
+  memory(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+export interface PeerOpenOptions {
+  /** Operations the driver keeps in flight: pools and connections are sized from it. */
+  readonly clients: number;
+  /** STOCKLEDGER_* settings for the engine (W3 sets the resident-actor cap); others ignore them. */
+  readonly engineSettings?: Readonly<Record<string, string>>;
+}
+
+/** A system the peers suite compares: opens fresh instances; `open` throws `PeerUnavailable` when it cannot. */
+export interface Peer {
+  readonly name: string;
+  /** What it is and how it is configured, for the notes. */
+  readonly description: string;
+  open(options: PeerOpenOptions): Promise<PeerInstance>;
+  /**
+   * Opens an instance with W1's catalogue (100k SKU-locations) already stocked with `prestockUnits`,
+   * from a cached data directory, where the peer can do that faster than `stock` (stockledger can).
+   */
+  openStocked?(options: PeerOpenOptions & StockedOptions): Promise<PeerInstance>;
+}
+
+export interface StockedOptions {
+  readonly cacheDir: string;
+  readonly progress: (line: string) => void;
+}
+
+/** The peer cannot be reached or started: the suite reports it as missing with this reason. */
+export class PeerUnavailable extends Error {
+  override readonly name = 'PeerUnavailable';
+}

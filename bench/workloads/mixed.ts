@@ -2,7 +2,8 @@
 // disposition 3%, other 2% (receive, adjust, count in equal parts), uniformly over the catalogue.
 // Every step is meant to be accepted: releases and commits pick a reservation this workload saw held,
 // dispositions a return it saw recorded, and nothing is picked twice while it is in flight. Every
-// SKU-location is stocked first (`prestock`), generously enough that a run never runs dry.
+// SKU-location is stocked with `prestockUnits` first (stocked-engine.ts, or each peer's bulk `stock`;
+// W3 stocks on first touch), generously enough that a run never runs dry.
 
 import type { Operation, OperationKind, Outcome, Target } from '../systems/system.ts';
 import type { Catalogue } from './catalogue.ts';
@@ -60,19 +61,15 @@ export class MixedWorkload {
   readonly #held: HeldReservation[] = [];
   readonly #returns: OpenReturn[] = [];
   readonly #issued = new Map<OperationKind, number>();
+  /** Which catalogue index the next operation addresses: uniform unless a picker is given (W3: Zipf). */
+  readonly #pickIndex: (random: Random) => number;
   #sequence = 0;
 
-  constructor(catalogue: Catalogue, seed: number, prefix: string) {
+  constructor(catalogue: Catalogue, seed: number, prefix: string, pickIndex?: (random: Random) => number) {
     this.#catalogue = catalogue;
     this.#random = new Random(seed);
     this.#prefix = prefix;
-  }
-
-  /** One receive of `prestockUnits` per SKU-location, in catalogue order. */
-  *prestock(): Generator<Issued> {
-    for (let index = 0; index < sizeOf(this.#catalogue); index++) {
-      yield this.#plain({ ...targetAt(this.#catalogue, index), kind: 'receive', qty: prestockUnits });
-    }
+    this.#pickIndex = pickIndex ?? ((random) => random.below(sizeOf(catalogue)));
   }
 
   /** Reservations and returns to start from, so the first releases and dispositions have targets. */
@@ -121,7 +118,7 @@ export class MixedWorkload {
   }
 
   #target(): Target {
-    return targetAt(this.#catalogue, this.#random.below(sizeOf(this.#catalogue)));
+    return targetAt(this.#catalogue, this.#pickIndex(this.#random));
   }
 
   #plain(operation: Operation): Issued {
