@@ -34,13 +34,13 @@ import type {
   SkuLocationKey,
 } from '../../engine/store/lmdb-store.ts';
 import { decodeLogRecord, encodeLogRecord, tableOptions } from '../../engine/store/lmdb-store.ts';
-import type { SnapshotEntry, SnapshotEntryKey } from '../../engine/store/snapshots.ts';
 import type {
   HistoryPointer,
   IdempotencyRecord,
   ReservationHeader,
   SnapshotRecord,
 } from '../../engine/store/records.ts';
+import type { SnapshotEntry, SnapshotEntryKey } from '../../engine/store/snapshots.ts';
 import { verifyDataDir } from '../../engine/verify.ts';
 import type { ActorAddress, ClockedEngine } from '../helpers/clocked-engine.ts';
 import { openClockedEngine, positionsOf, settle, TestClock } from '../helpers/clocked-engine.ts';
