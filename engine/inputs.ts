@@ -47,8 +47,18 @@ export type CommandInput =
 
 export function stamp(input: CommandInput | Unstamped<SkuLocationCommand>, atMs: number): SkuLocationCommand {
   if (input.type === 'reserve' && 'ttlSeconds' in input) {
-    const { ttlSeconds, ...rest } = input;
-    return { ...rest, atMs, expiresAtMs: ttlSeconds === null ? null : atMs + ttlSeconds * 1000 };
+    // A literal, not rest-destructuring: V8 copies `...rest` key by key, and this runs per reservation.
+    return {
+      type: 'reserve',
+      commandId: input.commandId,
+      sku: input.sku,
+      location: input.location,
+      reservationId: input.reservationId,
+      channel: input.channel,
+      qty: input.qty,
+      atMs,
+      expiresAtMs: input.ttlSeconds === null ? null : atMs + input.ttlSeconds * 1000,
+    };
   }
   return { ...input, atMs } as SkuLocationCommand;
 }
