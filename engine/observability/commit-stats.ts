@@ -16,14 +16,17 @@ export interface CommitWindow {
   readonly commitMsP99: number | null;
 }
 
+export interface CommitCursor {
+  batches: number;
+  commands: number;
+  atMs: number;
+}
+
 export class CommitStats {
   readonly #samples = new Float64Array(samplesMax);
   /** Batches recorded since start; the ring slot of batch n is n mod samplesMax. */
   #batches = 0;
   #commands = 0;
-  #windowBatches = 0;
-  #windowCommands = 0;
-  #windowStartMs = performance.now();
   readonly #unsubscribe: () => void;
 
   constructor(engine: Engine) {
@@ -39,19 +42,24 @@ export class CommitStats {
     return this.#commands;
   }
 
-  /** What committed since the previous call (at most the last `samplesMax` batches' latencies). */
-  takeWindow(): CommitWindow {
+  /** Where a reader's next window starts: now. */
+  cursor(): CommitCursor {
+    return { batches: this.#batches, commands: this.#commands, atMs: performance.now() };
+  }
+
+  /** What committed since `cursor` (latencies of at most the last 4,096 batches); moves the cursor on. */
+  windowSince(cursor: CommitCursor): CommitWindow {
     const nowMs = performance.now();
-    const seconds = Math.max(0.001, (nowMs - this.#windowStartMs) / 1_000);
-    const batches = this.#batches - this.#windowBatches;
-    const commands = this.#commands - this.#windowCommands;
+    const seconds = Math.max(0.001, (nowMs - cursor.atMs) / 1_000);
+    const batches = this.#batches - cursor.batches;
+    const commands = this.#commands - cursor.commands;
     const kept = Math.min(batches, samplesMax);
     const latest: number[] = [];
     for (let n = this.#batches - kept; n < this.#batches; n++) latest.push(this.#samples[n % samplesMax]!);
     latest.sort((a, b) => a - b);
-    this.#windowStartMs = nowMs;
-    this.#windowBatches = this.#batches;
-    this.#windowCommands = this.#commands;
+    cursor.batches = this.#batches;
+    cursor.commands = this.#commands;
+    cursor.atMs = nowMs;
     return {
       commandsPerSecond: commands / seconds,
       batches,
