@@ -22,7 +22,8 @@ export function chromiumBinary(): string {
     stdio: 'ignore',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-  if (!existsSync(chromiumPath)) throw new Error('apt-get install chromium succeeded but no binary was found');
+  if (!existsSync(chromiumPath))
+    throw new Error('apt-get install chromium succeeded but no binary was found');
   return chromiumPath;
 }
 

@@ -48,15 +48,15 @@ test('the dashboard shows a sale posted through the API, and a SKU search its po
   const failures: string[] = [];
   page.on('pageerror', (error) => failures.push(error.message));
   await page.goto(`${address}/`);
-  await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'live');
-  await page.waitForFunction(() => document.getElementById('commands-total')?.textContent === '2');
+  await page.waitForFunction("document.getElementById('connection')?.textContent === 'live'");
+  await page.waitForFunction("document.getElementById('commands-total')?.textContent === '2'");
   assert.match((await page.textContent('#heatmap-caption')) ?? '', /^2 locations/);
 
   // Throughput falls back to 0 a second after the receipts; the sale must move it again.
-  await page.waitForFunction(() => document.getElementById('throughput')?.textContent === '0');
+  await page.waitForFunction("document.getElementById('throughput')?.textContent === '0'");
   await post('/v1/sales', { transactionId: 'pos-1', location: 'store-1', lines: [{ sku: 'SKU-1', qty: 3 }] });
-  await page.waitForFunction(() => document.getElementById('commands-total')?.textContent === '3');
-  await page.waitForFunction(() => Number(document.getElementById('throughput')?.textContent) > 0, null, {
+  await page.waitForFunction("document.getElementById('commands-total')?.textContent === '3'");
+  await page.waitForFunction("Number(document.getElementById('throughput')?.textContent) > 0", null, {
     timeout: 5_000,
   });
 
