@@ -253,8 +253,6 @@ async function dashboardCost(context: SuiteContext): Promise<BenchRecord[]> {
     // the canvas is painted), marked at the next animation frame, i.e. when it reaches the screen.
     await page.addInitScript({ content: firstRenderScript });
     const renders: number[] = [];
-    /** The heatmap's caption once rendered (how many locations it drew). */
-    const shown = '';
     let connected: CpuWindow | null = null;
     try {
       // Loaded while W1 runs, as an operator would open it on a busy node.
