@@ -10,12 +10,13 @@ import type { BenchRecord } from './report.ts';
 import { gitInfo, machineInfo, terminalTable, writeResults } from './report.ts';
 import { engineSuite } from './suites/engine.ts';
 import { httpSuite } from './suites/http.ts';
+import { observabilitySuite } from './suites/observability.ts';
 import { peersSuite } from './suites/peers.ts';
 import type { Suite } from './suites/suite.ts';
 import { PROFILES } from './suites/suite.ts';
 
 /** Every suite, in the order `npm run bench` runs them. */
-const SUITES: readonly Suite[] = [engineSuite, httpSuite, peersSuite];
+const SUITES: readonly Suite[] = [engineSuite, httpSuite, peersSuite, observabilitySuite];
 
 interface Options {
   readonly full: boolean;

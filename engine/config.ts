@@ -86,6 +86,8 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Reservations one channel may hold open (held or committed) at once; 0 = no cap. */
   readonly openReservationsPerChannelMax: number;
+  /** Prometheus metrics and the dashboard, and the engine-side figures they read; false = none of it. */
+  readonly metricsEnabled: boolean;
   readonly pos: PosConfig;
   readonly backlog: BacklogConfig;
   readonly orderWebhooks: OrderWebhookConfig;
@@ -116,6 +118,7 @@ const KNOWN = new Set([
   'STOCKLEDGER_EXPIRY_TICK_MS',
   'STOCKLEDGER_RATE_LIMIT_PER_MINUTE',
   'STOCKLEDGER_OPEN_RESERVATIONS_PER_CHANNEL_MAX',
+  'STOCKLEDGER_METRICS',
   'STOCKLEDGER_POS_NATS_URL',
   'STOCKLEDGER_POS_LAG_METRIC_STORES_MAX',
   'STOCKLEDGER_BACKLOG_IN_FLIGHT_MAX',
@@ -300,6 +303,7 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
       0,
       100_000_000,
     ),
+    metricsEnabled: integer(env, 'STOCKLEDGER_METRICS', 1, 0, 1) === 1,
     pos: {
       natsUrl: natsUrlOf(env, 'STOCKLEDGER_POS_NATS_URL'),
       lagMetricStoresMax: integer(env, 'STOCKLEDGER_POS_LAG_METRIC_STORES_MAX', 50, 0, 10_000),

@@ -137,6 +137,19 @@ export interface CommittedBatch {
 
 export type CommitListener = (batch: CommittedBatch) => void;
 
+/**
+ * Told once per batch made durable: the commands it applied and how long its write transaction took,
+ * from being handed to LMDB to fsynced (batches written together share one). Two numbers, so observing
+ * the group commit costs no allocation.
+ */
+export type WriteListener = (commands: number, commitMs: number) => void;
+
+/** Commands applied and refused by the actors, for one command type. */
+export interface CommandCounts {
+  accepted: number;
+  refused: number;
+}
+
 export interface HistoryEntry {
   readonly event: LedgerEvent;
   readonly command: SkuLocationCommand;
@@ -155,6 +168,10 @@ export interface EngineStats {
   readonly batchesCommitted: number;
   readonly commandsApplied: number;
   readonly idempotentReplays: number;
+  /** Jobs refused because their key was used before with another body. */
+  readonly idempotencyConflicts: number;
+  /** Actors stopped by passivation since start (they are restored from snapshots when used again). */
+  readonly passivations: number;
   readonly openDeadlines: number;
 }
 
@@ -283,6 +300,9 @@ export class Engine {
   readonly #pendingTransfers = new Map<string, TransferHeader>();
   readonly #pendingReturns = new Map<string, ReturnHeader>();
   readonly #listeners = new Set<CommitListener>();
+  readonly #writeListeners = new Set<WriteListener>();
+  /** By command type: a closed set (actors/commands.ts), so the map stays a handful of entries. */
+  readonly #commandCounts = new Map<string, CommandCounts>();
   #batchNumber = 0;
   #feedPosition = 0;
   #committedFeedPosition = 0;
@@ -298,6 +318,8 @@ export class Engine {
   #batchesCommitted = 0;
   #commandsApplied = 0;
   #idempotentReplays = 0;
+  #idempotencyConflicts = 0;
+  #passivations = 0;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #idle: (() => void)[] = [];
   readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
@@ -362,6 +384,11 @@ export class Engine {
     return this.#clock.now();
   }
 
+  /** True once `close` has begun: no new work is taken, and the store closes when the last commits. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   shardOfLocation(location: string): number {
     return shardOf(location, this.config.shardCount);
   }
@@ -373,6 +400,11 @@ export class Engine {
   onCommit(listener: CommitListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  onWrite(listener: WriteListener): () => void {
+    this.#writeListeners.add(listener);
+    return () => this.#writeListeners.delete(listener);
   }
 
   /** Queues a job. Resolves once its batch is durable; rejects with OVERLOADED when the mailbox is full. */
@@ -521,8 +553,20 @@ export class Engine {
       batchesCommitted: this.#batchesCommitted,
       commandsApplied: this.#commandsApplied,
       idempotentReplays: this.#idempotentReplays,
+      idempotencyConflicts: this.#idempotencyConflicts,
+      passivations: this.#passivations,
       openDeadlines,
     };
+  }
+
+  /** Commands applied and refused since start, by command type. */
+  commandCounts(): ReadonlyMap<string, Readonly<CommandCounts>> {
+    return this.#commandCounts;
+  }
+
+  /** Jobs waiting in each shard's mailbox, by shard id. */
+  mailboxDepths(): number[] {
+    return this.#shards.map((shard) => shard.mailbox.length - shard.mailboxHead);
   }
 
   /** Deadlines of holds due within `withinMs` from now, across shards. */
@@ -620,6 +664,7 @@ export class Engine {
         batch.idempotency.get(key) ?? this.#pendingKeys.get(key) ?? this.store.idempotency.get(key);
       if (earlier !== undefined) {
         if (earlier.fingerprint !== job.fingerprint) {
+          this.#idempotencyConflicts++;
           job.reject(new IdempotencyConflictError(key));
           return;
         }
@@ -652,6 +697,15 @@ export class Engine {
     batch.acknowledgements.push({ job, value: { result, replayed: false } });
   }
 
+  #countsOf(type: string): CommandCounts {
+    let counts = this.#commandCounts.get(type);
+    if (counts === undefined) {
+      counts = { accepted: 0, refused: 0 };
+      this.#commandCounts.set(type, counts);
+    }
+    return counts;
+  }
+
   /** The one context of a batch, shared by its jobs. */
   #contextFor(batch: Batch): BatchContext {
     const applyStamped = (command: SkuLocationCommand, meta: CommandMeta): CommandOutcome => {
@@ -669,7 +723,9 @@ export class Engine {
       }
       const outcome = snapshot.context.outcome;
       assert(outcome !== null, 'the actor answered nothing');
+      const counts = this.#countsOf(command.type);
       if (!outcome.ok) {
+        counts.refused++;
         return {
           ok: false,
           commandId: command.commandId,
@@ -697,6 +753,7 @@ export class Engine {
       if ('reservationId' in command)
         this.#trackDeadline(batch, shard, resident.key, command.reservationId, before, after);
       batch.commands++;
+      counts.accepted++;
       this.#commandsApplied++;
       return { ok: true, commandId: command.commandId, events: outcome.events, position: positionOf(after) };
     };
@@ -707,10 +764,13 @@ export class Engine {
       check: (input) => {
         const command = stamp(input, batch.atMs);
         const shard = this.shardOfLocation(command.location);
-        return refusalFor(
+        const refusal = refusalFor(
           this.#residentFor(command.location, command.sku, shard).actor.getSnapshot().context.ledger,
           command,
         );
+        // A command refused on its check is never sent to the actor; it counts as refused all the same.
+        if (refusal !== null) this.#countsOf(command.type).refused++;
+        return refusal;
       },
       ledger: (location, sku) =>
         this.#residentFor(location, sku, this.shardOfLocation(location)).actor.getSnapshot().context.ledger,
@@ -807,6 +867,7 @@ export class Engine {
       this.#resident.delete(resident.key);
       evicted++;
     }
+    this.#passivations += evicted;
   }
 
   /**
@@ -854,6 +915,7 @@ export class Engine {
     const stalled = group.some((batch) => batch.number === faults.stallCommitAtBatch);
     const failing = group.find((batch) => batch.number === faults.failCommitAtBatch);
     const numbers = `${group[0]!.number}..${group.at(-1)!.number}`;
+    const startedMs = performance.now();
     const written = stalled
       ? new Promise<void>(() => {})
       : this.store.root.childTransaction(() => {
@@ -874,7 +936,17 @@ export class Engine {
         clearTimeout(watchdog);
         this.#writing = false;
         if (this.#fatal !== null) return;
-        for (const batch of group) this.#committed(batch);
+        const commitMs = performance.now() - startedMs;
+        for (const batch of group) {
+          this.#committed(batch);
+          for (const listener of this.#writeListeners) {
+            try {
+              listener(batch.commands, commitMs);
+            } catch (error) {
+              this.#logger.error({ err: error }, 'a write listener failed');
+            }
+          }
+        }
         this.#passivate();
         this.#writeSealed();
         this.#drain();

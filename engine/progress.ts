@@ -1,11 +1,11 @@
-// Progress for long CLI commands (verify, replay, export): a bar with rate and ETA on a terminal
+// Progress for long CLI commands (verify, replay, export, reconcile): a bar with rate and ETA on a terminal
 // (cli-progress), and a plain line every few seconds when the output is a file or a pipe, so logs of
 // batch jobs stay readable.
 
 import cliProgress from 'cli-progress';
 
-/** How often a plain progress line is written when the output is not a terminal. */
-const plainIntervalMs = 5_000;
+/** How often a plain progress line is written when the output is not a terminal, by default. */
+const plainIntervalMsDefault = 5_000;
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -15,12 +15,13 @@ export interface Progress {
 export function progressFor(
   task: string,
   unit: string,
-  stream: NodeJS.WriteStream = process.stderr,
+  stream: NodeJS.WritableStream & { readonly isTTY?: boolean } = process.stderr,
+  plainIntervalMs = plainIntervalMsDefault,
 ): Progress {
   if (stream.isTTY === true) {
     const bar = new cliProgress.SingleBar(
       {
-        stream,
+        stream: stream as NodeJS.WriteStream,
         format: `${task} [{bar}] {percentage}% | {value}/{total} ${unit} | {speed} ${unit}/s | ETA {eta_formatted}`,
         hideCursor: true,
         etaBuffer: 50,
@@ -50,9 +51,13 @@ export function progressFor(
   let printed = 0;
   const line = () => {
     const seconds = Math.max(0.001, (Date.now() - startedMs) / 1000);
-    const rate = Math.round(last.done / seconds);
+    const rate = last.done / seconds;
     const percent = last.total === 0 ? 100 : Math.floor((100 * last.done) / last.total);
-    stream.write(`${task}: ${last.done}/${last.total} ${unit} (${percent}%), ${rate} ${unit}/s\n`);
+    const left = Math.max(0, last.total - last.done);
+    const eta = left === 0 ? '0s' : rate > 0 ? `${Math.ceil(left / rate)}s` : 'unknown';
+    stream.write(
+      `${task}: ${last.done}/${last.total} ${unit} (${percent}%), ${Math.round(rate)} ${unit}/s, ETA ${eta}\n`,
+    );
     printed = last.done;
   };
   return {

@@ -10,6 +10,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { isId } from '../../actors/index.ts';
 import { IdempotencyConflictError } from '../../engine/errors.ts';
+import { observeSyncLag } from '../../engine/observability/observability.ts';
 import type { AppServices } from '../http/app.ts';
 import { HttpError, issuesOf, toHttpError, validationFailed } from '../http/errors.ts';
 import { sendOutcome } from '../http/idempotency.ts';
@@ -133,6 +134,14 @@ export function orderWebhookRoutes(services: AppServices): FastifyPluginAsync {
           const { result, replayed } = await engine.run(
             orderWebhookJob({ engine, openReservations }, webhookId, request.body, meta),
           );
+          const store = request.body.order.location_id ?? request.body.order.line_items?.[0]?.location_id;
+          if (!replayed && store !== undefined)
+            observeSyncLag(
+              engine,
+              'ecommerce',
+              store,
+              Number(header(request, WEBHOOK_TIMESTAMP_HEADER)) * 1_000,
+            );
           if (!replayed && result.status >= 300) {
             const code = (result.body as { error?: { code?: string } }).error?.code ?? String(result.status);
             await deadLetter(`${code}: webhook ${webhookId}: order ${request.body.order.id}`);

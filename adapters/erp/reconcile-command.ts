@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { Config } from '../../engine/config.ts';
 import { createEngine } from '../../engine/engine.ts';
 import { EXIT_FATAL } from '../../engine/main.ts';
+import { progressFor } from '../../engine/progress.ts';
 import { ImportRefusedError } from '../mapping/imports.ts';
 import type { ReconcileReport } from './stock-snapshot.ts';
 import { isSnapshotId, parseSnapshot, reconcileSnapshot, snapshotIdLengthMax } from './stock-snapshot.ts';
@@ -55,14 +56,17 @@ export async function reconcileCommand(config: Config, options: ReconcileCommand
   });
   let report: ReconcileReport;
   const snapshotId = options.snapshotId ?? snapshot.contentId;
+  const progress = progressFor('reconcile', 'rows');
   try {
     report = await reconcileSnapshot(engine, snapshot, {
       snapshotId,
       post: options.post,
       adapter: RECONCILE_ADAPTER,
       meta: { correlationId: snapshotId, source: RECONCILE_ADAPTER },
+      onProgress: (done, total) => progress.update(done, total),
     });
   } finally {
+    progress.stop();
     await engine.close();
   }
   process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : reportText(report));

@@ -113,6 +113,11 @@ export interface ReconcileOptions {
   readonly post: boolean;
   readonly adapter: string;
   readonly meta: CommandMeta;
+  /**
+   * Told as the work advances: rows compared, then variances posted (with --post the total grows by the
+   * variances once the comparison has found them).
+   */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** Compares (and, when asked, posts) a parsed snapshot; bad rows go to the dead letters. */
@@ -123,7 +128,11 @@ export async function reconcileSnapshot(
 ): Promise<ReconcileReport> {
   let matching = 0;
   const variances: VarianceLine[] = [];
+  const rows = snapshot.rows.length;
+  const report = options.onProgress ?? (() => {});
+  let compared = 0;
   for (const row of snapshot.rows) {
+    report(compared++, rows);
     const ledgerOnHand = engine.position(row.location, row.sku).onHand;
     if (ledgerOnHand === row.onHand) {
       matching++;
@@ -138,7 +147,10 @@ export async function reconcileSnapshot(
       variance: row.onHand - ledgerOnHand,
     });
   }
-  const reported = options.post ? await postCounts(engine, variances, options) : variances;
+  report(rows, rows + (options.post ? variances.length : 0));
+  const reported = options.post
+    ? await postCounts(engine, variances, options, (posted) => report(rows + posted, rows + variances.length))
+    : variances;
   const letters = await engine.deadLetters.addMany(
     snapshot.bad.map(({ payload, reason }) => ({
       adapter: options.adapter,
@@ -165,7 +177,9 @@ function postCounts(
   engine: Engine,
   variances: readonly VarianceLine[],
   options: ReconcileOptions,
+  onPosted: (posted: number) => void,
 ): Promise<VarianceLine[]> {
+  let answered = 0;
   return Promise.all(
     variances.map(async (variance) => {
       const id = `snapshot:${options.snapshotId}:${variance.line}`;
@@ -191,6 +205,8 @@ function postCounts(
       } catch (error) {
         if (!(error instanceof EngineError)) throw error;
         return { ...variance, posted: error.code, commandId: id };
+      } finally {
+        onPosted(++answered);
       }
     }),
   );

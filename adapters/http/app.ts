@@ -32,6 +32,7 @@ import { createMetrics } from './metrics.ts';
 import type { Services } from './mutations/mutation.ts';
 import { OpenReservations } from './open-reservations.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { dispositionsImportRoutes } from './routes/dispositions-import.ts';
 import type { EventStreams } from './routes/events.ts';
@@ -220,6 +221,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(deadLetterRoutes(services));
   app.register(masterDataRoutes(services));
   app.register(operationRoutes(services));
+  app.register(dashboardRoutes(services));
   app.register(posRoutes(services));
   app.register(orderWebhookRoutes(services));
   app.register(feedMetrics(services));

@@ -1,19 +1,28 @@
 // Prometheus metrics at GET /metrics: the process's default metrics, HTTP requests by route and
-// status, the engine's command and replay counts, and open dead letters by adapter and reason. Each app
-// has its own registry.
+// status, the engine's command and replay counts, open dead letters by adapter and reason, and the
+// engine's observability (engine/observability/metrics.ts). Each app has its own registry. With
+// STOCKLEDGER_METRICS=0 the registry is still there for the adapters to register on, but nothing is
+// collected into it, the engine observes nothing, and GET /metrics answers 404.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Engine } from '../../engine/engine.ts';
+import { registerEngineMetrics } from '../../engine/observability/metrics.ts';
+import { observabilityOf } from '../../engine/observability/observability.ts';
 
 export interface Metrics {
   readonly registry: Registry;
+  /** False with STOCKLEDGER_METRICS=0. */
+  readonly enabled: boolean;
   observe(request: FastifyRequest, reply: FastifyReply): void;
 }
 
 export function createMetrics(engine: Engine): Metrics {
   const registry = new Registry();
+  const observed = observabilityOf(engine);
+  if (observed === null) return { registry, enabled: false, observe() {} };
   collectDefaultMetrics({ register: registry });
+  registerEngineMetrics(registry, engine, observed);
   const requests = new Counter({
     name: 'stockledger_http_requests_total',
     help: 'HTTP requests answered, by method, route and status',
@@ -71,6 +80,7 @@ export function createMetrics(engine: Engine): Metrics {
   });
   return {
     registry,
+    enabled: true,
     observe(request, reply) {
       requests.inc({
         method: request.method,

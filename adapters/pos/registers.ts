@@ -12,6 +12,7 @@
 // register's next sale sets its baseline again.
 
 import type { Engine } from '../../engine/engine.ts';
+import { observeSyncLag } from '../../engine/observability/observability.ts';
 
 export const registersMax = 100_000;
 export const storesMax = 100_000;
@@ -96,6 +97,12 @@ export class RegisterTracker {
   #late = 0;
   #missing = 0;
   readonly #gapListeners = new Set<(register: RegisterView, gap: Gap) => void>();
+  /** Told each store's occurrence time of every sale applied (the engine's sync lag by source). */
+  readonly #onStoreSale: (location: string, occurredAtMs: number) => void;
+
+  constructor(onStoreSale: (location: string, occurredAtMs: number) => void = () => {}) {
+    this.#onStoreSale = onStoreSale;
+  }
 
   /** Called when a register's sequence jumps ahead (a gap opens); returns the unsubscribe. */
   onGap(listener: (register: RegisterView, gap: Gap) => void): () => void {
@@ -109,7 +116,11 @@ export class RegisterTracker {
    */
   observe(sale: SaleSighting, replayed: boolean, nowMs: number): Sighting {
     const occurredAtMs = sale.occurredAt === undefined ? nowMs : Date.parse(sale.occurredAt);
-    if (!replayed) this.#observeStore(sale.location, Number.isFinite(occurredAtMs) ? occurredAtMs : nowMs);
+    if (!replayed) {
+      const atMs = Number.isFinite(occurredAtMs) ? occurredAtMs : nowMs;
+      this.#observeStore(sale.location, atMs);
+      this.#onStoreSale(sale.location, atMs);
+    }
     if (sale.register === undefined || sale.sequence === undefined) {
       if (replayed) this.#duplicates++;
       return 'untracked';
@@ -268,7 +279,9 @@ const trackers = new WeakMap<Engine, RegisterTracker>();
 export function registerTrackerOf(engine: Engine): RegisterTracker {
   let tracker = trackers.get(engine);
   if (tracker === undefined) {
-    tracker = new RegisterTracker();
+    tracker = new RegisterTracker((location, occurredAtMs) =>
+      observeSyncLag(engine, 'pos', location, occurredAtMs),
+    );
     trackers.set(engine, tracker);
   }
   return tracker;

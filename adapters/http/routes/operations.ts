@@ -50,10 +50,14 @@ export function operationRoutes({ isReady, metrics }: AppServices): FastifyPlugi
         schema: routeSchema({
           tag: 'operations',
           summary: 'Prometheus metrics (text exposition format)',
+          description: '404 NOT_FOUND when metrics are turned off (STOCKLEDGER_METRICS=0).',
           responses: { 200: Type.String({ description: 'text/plain; version=0.0.4' }) },
+          errors: [404],
         }),
       },
       async (_request, reply) => {
+        if (!metrics.enabled)
+          throw new HttpError('NOT_FOUND', 'metrics are turned off (STOCKLEDGER_METRICS=0)', {});
         const text = await metrics.registry.metrics();
         return reply.type(metrics.registry.contentType).send(text);
       },

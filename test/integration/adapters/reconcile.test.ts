@@ -2,7 +2,7 @@
 // without --post it prints the variances and changes no position; bad rows become dead letters of
 // `cli:reconcile`; with --post the ledger then equals the snapshot, and running the same file with
 // --post again (the default snapshot id is derived from the content) records nothing more; a file that
-// is missing or has a bad header exits 2 and changes nothing.
+// is missing or has a bad header exits 2 and changes nothing. Its progress, on a pipe, is a plain line.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -71,6 +71,8 @@ test('without --post: the variances are printed, bad rows dead-lettered, no posi
   assert.match(run.stdout, /store-1 SKU-B: ledger 4, ERP 6, variance \+2/);
   assert.match(run.stdout, /store-2 SKU-A: ledger 0, ERP 2, variance \+2/);
   assert.match(run.stdout, /INVALID_QUANTITY/);
+  // stderr is a pipe here, so the progress is a plain line (not a bar), ending on the rows compared.
+  assert.match(run.stderr, /^reconcile: 3\/3 rows \(100%\), \d+ rows\/s, ETA 0s$/m);
   const after = await state();
   assert.deepEqual(after.onHand, before.onHand);
   assert.equal(after.feed, before.feed);
@@ -80,6 +82,8 @@ test('without --post: the variances are printed, bad rows dead-lettered, no posi
 test('with --post the ledger equals the snapshot, and posting the file again records nothing', async () => {
   const run = cli(snapshotFile, '--post', '--json');
   assert.equal(run.status, 0, run.stderr);
+  // With --post the total grows by the two variances posted after the three rows compared.
+  assert.match(run.stderr, /^reconcile: 5\/5 rows \(100%\)/m);
   const report = JSON.parse(run.stdout) as ReconcileReport;
   assert.deepEqual(
     report.variances.map((line) => line.posted),
