@@ -900,6 +900,20 @@ const TABLE: readonly Row[] = [
       },
     ],
   },
+  {
+    // The dashboard's stream spans every location, so a key with a locations limit is refused.
+    method: 'GET',
+    route: '/v1/dashboard/stream',
+    scopes: ['stock:read', 'admin'],
+    unrestricted: true,
+    variants: [
+      { label: 'live', build: async () => ({ path: '/v1/dashboard/stream', touches: [], success: 200 }) },
+    ],
+  },
+  // The dashboard's page and assets hold no data: public, like /docs.
+  publicRow('GET', '/', '/'),
+  publicRow('GET', '/dashboard/dashboard.js', '/dashboard/dashboard.js'),
+  publicRow('GET', '/dashboard/dashboard.css', '/dashboard/dashboard.css'),
   publicRow('GET', '/health', '/health'),
   publicRow('GET', '/ready', '/ready'),
   publicRow('GET', '/metrics', '/metrics'),

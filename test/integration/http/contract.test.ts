@@ -275,7 +275,14 @@ describe('errors and the OpenAPI document', () => {
       'GET /ready',
       'GET /metrics',
     ];
-    assert.deepEqual([...routes].sort(), [...documented].sort());
+    // Beyond API.md: the operators' dashboard (README "Observability"), documented in /docs as well.
+    const dashboard = [
+      'GET /',
+      'GET /dashboard/dashboard.js',
+      'GET /dashboard/dashboard.css',
+      'GET /v1/dashboard/stream',
+    ];
+    assert.deepEqual([...routes].sort(), [...documented, ...dashboard].sort());
     const sale = document.body.paths['/v1/sales']?.post as { responses: Record<string, unknown> };
     for (const status of ['201', '400', '401', '403', '409', '413', '429', '503']) {
       assert.ok(sale.responses[status] !== undefined, `POST /v1/sales documents ${status}`);
