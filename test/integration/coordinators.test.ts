@@ -224,10 +224,14 @@ describe('the reservation life cycle', () => {
       META,
     );
     assert.equal(engine.position('store-1', 'SKU-1').availableToSell, 0);
+    // The header is read from LMDB, the position from the actor's committed ledger, which the engine
+    // updates when it handles the commit's completion: wait for both, as a reader of each would.
     await eventually(
-      () => engine.reservationHeader('bopis-1')?.status === 'expired',
+      () =>
+        engine.reservationHeader('bopis-1')?.status === 'expired' &&
+        engine.position('store-1', 'SKU-1').availableToSell === 3,
       4_000,
-      'the hold to expire',
+      'the hold to expire and its units to come back',
     );
     assert.equal(engine.position('store-1', 'SKU-1').availableToSell, 3);
     const expired = await rejection(engine.reservations.commit('bopis-1', META));
