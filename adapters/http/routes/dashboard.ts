@@ -19,9 +19,9 @@ import type { Observability } from '../../../engine/observability/observability.
 import { observabilityOf } from '../../../engine/observability/observability.ts';
 import { STOCK_STATUSES } from '../../../engine/observability/stock-status.ts';
 import type { AppServices } from '../app.ts';
-import { CORRELATION_HEADER } from '../correlation.ts';
 import { forbidden, HttpError } from '../errors.ts';
 import { routeSchema } from '../route-schema.ts';
+import { openEventStream } from '../sse.ts';
 
 const tickIntervalMs = 1_000;
 /** Dead-letter counts are a pass over the letters: read every few ticks, not every one. */
@@ -182,15 +182,7 @@ export function dashboardRoutes({ engine }: AppServices): FastifyPluginAsync {
             streams: streams.size,
           });
         }
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-          [CORRELATION_HEADER]: request.correlationId,
-        });
+        const raw = openEventStream(request, reply);
         const stream = new DashboardStream(raw, engine, observed, () => streams.delete(stream));
         streams.add(stream);
         stream.tick();

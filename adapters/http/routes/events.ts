@@ -14,10 +14,10 @@ import { lastFeedPosition } from '../../../engine/store/lmdb-store.ts';
 import type { AppServices } from '../app.ts';
 import type { Access } from '../auth.ts';
 import { allowsLocation } from '../auth.ts';
-import { CORRELATION_HEADER } from '../correlation.ts';
 import { validationFailed } from '../errors.ts';
 import { routeSchema } from '../route-schema.ts';
 import { EventsQuery } from '../schemas.ts';
+import { openEventStream } from '../sse.ts';
 import { entryView, iso, locationsOfEntry } from '../views.ts';
 
 /** Records read from the feed per page of a backlog. */
@@ -165,15 +165,7 @@ export function eventRoutes({ engine, streams }: AppServices): FastifyPluginAsyn
           resumed ??
           parsePosition(request.query.after, '/querystring/after') ??
           lastFeedPosition(engine.store);
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-          [CORRELATION_HEADER]: request.correlationId,
-        });
+        const raw = openEventStream(request, reply);
         raw.write(': stockledger events\n\n');
         const stream = new EventStream(raw, engine, request.access, after, () => streams.delete(stream));
         streams.add(stream);
