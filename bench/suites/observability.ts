@@ -17,6 +17,7 @@ import type { Engine } from '../../engine/engine.ts';
 import type { CommandInput } from '../../engine/inputs.ts';
 import { silentLogger } from '../../engine/logger.ts';
 import { observabilityOf } from '../../engine/observability/observability.ts';
+import { chromiumBinary } from '../../test/helpers/chromium.ts';
 import type { LoopResult } from '../driver.ts';
 import { closedLoop, openLoop } from '../driver.ts';
 import { issueFrom, setScene } from '../issue.ts';
@@ -31,7 +32,6 @@ import type { Suite, SuiteContext } from './suite.ts';
 
 const PHASES = ['metrics', 'dashboard'] as const;
 const W1 = 'w1-mixed-100k';
-const chromiumPath = '/usr/bin/chromium';
 /** How often the "with metrics" run scrapes the registry (Prometheus' usual interval is 5-15 s). */
 const scrapeIntervalMs = 5_000;
 /** Locations the dashboard phase adds to W1's 1,000, one SKU each, so the heatmap has 11k cells. */
@@ -215,7 +215,8 @@ async function dashboardCost(context: SuiteContext): Promise<BenchRecord[]> {
   const { opened, workload } = await openW1(context, true);
   let app: FastifyInstance | null = null;
   const browser = await chromium.launch({
-    executablePath: chromiumPath,
+    // Installed from Debian's packages when missing, as the browser test does.
+    executablePath: chromiumBinary(),
     headless: true,
     args: ['--no-sandbox'],
   });
