@@ -16,6 +16,15 @@ export interface FaultInjection {
   readonly pauseOutbox: boolean;
 }
 
+export interface ClusterConfig {
+  /** How long a shard lease lasts without renewal; a crashed owner's shards move after it. */
+  readonly leaseTtlMs: number;
+  /** Replicas of the shard log stream and the KV buckets (3 in production, across failure domains). */
+  readonly replicas: number;
+  /** How long the router retries a request for a shard that is moving before it answers 503. */
+  readonly routeRetryMs: number;
+}
+
 /** POS live ingest over NATS JetStream (adapters/pos/). */
 export interface PosConfig {
   /** The NATS server the POS stream lives on; null = POS ingest over NATS is off. */
@@ -88,6 +97,8 @@ export interface Config {
   readonly openReservationsPerChannelMax: number;
   /** Prometheus metrics and the dashboard, and the engine-side figures they read; false = none of it. */
   readonly metricsEnabled: boolean;
+  /** Cluster mode (NATS_URL set): leases, replication and routing (engine/cluster). */
+  readonly cluster: ClusterConfig;
   readonly pos: PosConfig;
   readonly backlog: BacklogConfig;
   readonly orderWebhooks: OrderWebhookConfig;
@@ -111,6 +122,9 @@ const KNOWN = new Set([
   'STOCKLEDGER_SNAPSHOT_INLINE_ENTRIES_MAX',
   'STOCKLEDGER_API_KEYS',
   'STOCKLEDGER_NODE_ID',
+  'STOCKLEDGER_LEASE_TTL_MS',
+  'STOCKLEDGER_CLUSTER_REPLICAS',
+  'STOCKLEDGER_ROUTE_RETRY_MS',
   'STOCKLEDGER_IDEMPOTENCY_RETENTION_HOURS',
   'STOCKLEDGER_BATCH_MAX',
   'STOCKLEDGER_MAILBOX_MAX',
@@ -265,8 +279,11 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host))
     throw new ConfigError('HOST', `is not a host name or address: ${host}`);
   const natsUrl = text(env, 'NATS_URL');
-  if (natsUrl !== null && !/^(nats|tls):\/\/[^\s]+$/.test(natsUrl)) {
-    throw new ConfigError('NATS_URL', `must look like nats://host:port, got ${JSON.stringify(natsUrl)}`);
+  if (natsUrl !== null && !natsUrl.split(',').every((url) => /^(nats|tls):\/\/[^\s,]+$/.test(url))) {
+    throw new ConfigError(
+      'NATS_URL',
+      `must look like nats://host:port, or a comma-separated list of them, got ${JSON.stringify(natsUrl)}`,
+    );
   }
   const nodeId = text(env, 'STOCKLEDGER_NODE_ID') ?? 'node-1';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(nodeId)) {
@@ -304,6 +321,11 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
       100_000_000,
     ),
     metricsEnabled: integer(env, 'STOCKLEDGER_METRICS', 1, 0, 1) === 1,
+    cluster: {
+      leaseTtlMs: integer(env, 'STOCKLEDGER_LEASE_TTL_MS', 5_000, 300, 600_000),
+      replicas: integer(env, 'STOCKLEDGER_CLUSTER_REPLICAS', 1, 1, 5),
+      routeRetryMs: integer(env, 'STOCKLEDGER_ROUTE_RETRY_MS', 10_000, 0, 600_000),
+    },
     pos: {
       natsUrl: natsUrlOf(env, 'STOCKLEDGER_POS_NATS_URL'),
       lagMetricStoresMax: integer(env, 'STOCKLEDGER_POS_LAG_METRIC_STORES_MAX', 50, 0, 10_000),

@@ -29,6 +29,8 @@ import {
   sku as skuOf,
 } from '../actors/index.ts';
 import { EngineClock } from './clock.ts';
+import type { ClusterHooks, ReplicatedOp, ShardWrites } from './cluster/hooks.ts';
+import { applyOps, FencedError, WriteRecorder } from './cluster/hooks.ts';
 import type { Config } from './config.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
@@ -38,6 +40,7 @@ import {
   FatalCommitError,
   IdempotencyConflictError,
   OverloadedError,
+  ShardUnavailableError,
 } from './errors.ts';
 import type { CommandInput, StockPosition } from './inputs.ts';
 import { positionOf, stamp } from './inputs.ts';
@@ -202,7 +205,7 @@ interface ShardState {
   mailboxHead: number;
   sequence: number;
   lastHash: Uint8Array;
-  readonly deadlines: DeadlineHeap;
+  deadlines: DeadlineHeap;
 }
 
 interface PreparedRecord {
@@ -221,6 +224,8 @@ interface Acknowledgement {
 class Batch {
   readonly number: number;
   readonly atMs: number;
+  /** Cluster mode: the one shard this batch's jobs belong to (null in embedded mode: any shards). */
+  shard: number | null = null;
   readonly entries = new Map<number, LogEntry[]>();
   readonly snapshots = new Map<
     string,
@@ -283,6 +288,8 @@ export interface EngineOptions {
   /** Called when a commit fails or stalls; the default throws, main exits the process non-zero. */
   readonly onFatal?: (error: Error) => void;
   readonly wallClockMs?: () => number;
+  /** Cluster mode (engine/cluster): which shards this node owns, and the replicated log. */
+  readonly cluster?: ClusterHooks;
 }
 
 export class Engine {
@@ -325,6 +332,10 @@ export class Engine {
   readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
   /** The root of the actor system that every resident SKU-location actor belongs to. */
   readonly #root = createActor(residentsRoot);
+  readonly #cluster: ClusterHooks | null;
+  /** Cluster mode: batches sealed and not yet committed, by shard, so a shard can be handed over idle. */
+  readonly #inflightByShard = new Map<number, number>();
+  readonly #shardIdle = new Map<number, (() => void)[]>();
   readonly reservations: ReservationCoordinator;
   readonly transfers: TransferCoordinator;
   readonly returns: ReturnCoordinator;
@@ -339,6 +350,7 @@ export class Engine {
         throw error;
       });
     this.#clock = new EngineClock(0, options.wallClockMs);
+    this.#cluster = options.cluster ?? null;
     this.#root.start();
     this.store = openStore({
       dataDir: this.config.dataDir,
@@ -374,7 +386,9 @@ export class Engine {
   /** Starts the background work: expiry ticks, outbox delivery of what recovery found, pruning. */
   start(): void {
     this.#expireDue();
-    this.#deliverOutbox([...this.store.outbox.getRange({})].map(({ value }) => value));
+    // In cluster mode a shard's outbox is delivered when the node takes the shard (adoptShard).
+    if (this.#cluster === null)
+      this.#deliverOutbox([...this.store.outbox.getRange({})].map(({ value }) => value));
     this.#timers.push(setInterval(() => this.#expireDue(), this.config.expiryTickMs));
     this.#timers.push(setInterval(() => void this.#pruneIdempotency(), pruneIntervalMs));
     for (const timer of this.#timers) timer.unref();
@@ -397,6 +411,100 @@ export class Engine {
     return shardOf(key, this.config.shardCount);
   }
 
+  /** True in cluster mode: this node owns some shards, and jobs touch one shard each. */
+  get clustered(): boolean {
+    return this.#cluster !== null;
+  }
+
+  /**
+   * The shard of a reservation's header: hash(reservationId) in embedded mode. In cluster mode the
+   * header lives with its lines, in the shard of its first line's location, so one owner does a
+   * reservation's every step; `firstLocation` is given when the header does not exist yet.
+   */
+  reservationShard(reservationId: string, firstLocation?: string): number {
+    if (this.#cluster === null) return this.shardOfKey(reservationId);
+    const header = this.#pendingReservations.get(reservationId) ?? this.store.reservations.get(reservationId);
+    const location = header?.lines[0]?.location ?? firstLocation;
+    return location === undefined ? this.shardOfKey(reservationId) : this.shardOfLocation(location);
+  }
+
+  /** Cluster mode: the stream sequence of the last replicated write of a shard that LMDB holds (0: none). */
+  streamPosition(shard: number): number {
+    return this.store.streamPositions.get(shard) ?? 0;
+  }
+
+  /**
+   * Cluster mode, when this node takes a shard: writes what the shard's stream holds beyond what LMDB
+   * has (in stream order, one transaction per call), then reloads the shard's sequence, hash and
+   * deadlines from disk and forgets any resident actor of it, so nothing stale serves the new term.
+   */
+  async catchUpShard(shard: number, writes: readonly { position: number; ops: readonly ReplicatedOp[] }[]) {
+    if (writes.length > 0) {
+      await this.store.root.transaction(() => {
+        for (const { ops } of writes) applyOps(this.store, ops);
+        this.store.streamPositions.put(shard, writes.at(-1)!.position);
+      });
+    }
+  }
+
+  /** Cluster mode: after catch-up, before the shard takes jobs: its in-memory state from disk. */
+  adoptShard(shard: number): void {
+    const state = this.#shards[shard]!;
+    this.#evictShard(shard);
+    const last = lastLogRecord(this.store, shard);
+    if (last !== null) this.#clock.raiseFloor(last.atMs);
+    state.sequence = last?.sequence ?? 0;
+    state.lastHash = last?.hash ?? GENESIS_HASH;
+    state.deadlines = new DeadlineHeap();
+    for (const key of this.store.deadlines.getKeys({ start: [shard], end: [shard + 1] })) {
+      const [, expiresAtMs, actorKey, reservationId] = key;
+      state.deadlines.push({ expiresAtMs, actorKey, reservationId });
+    }
+    const outbox: OutboxRecord[] = [];
+    for (const { value } of this.store.outbox.getRange({})) {
+      const handler = this.#outboxHandlers.get(value.command.kind);
+      if (handler !== undefined && handler(value).shard === shard) outbox.push(value);
+    }
+    this.#deliverOutbox(outbox);
+  }
+
+  /**
+   * Cluster mode, when this node gives a shard up (it no longer `owns` it): resolves once the shard's
+   * batches under way have committed, then forgets its resident actors and deadlines.
+   */
+  async releaseShard(shard: number): Promise<void> {
+    const state = this.#shards[shard]!;
+    this.#refuseQueued(state);
+    if ((this.#inflightByShard.get(shard) ?? 0) > 0) {
+      await new Promise<void>((resolve) => {
+        const waiting = this.#shardIdle.get(shard) ?? [];
+        waiting.push(resolve);
+        this.#shardIdle.set(shard, waiting);
+      });
+    }
+    this.#evictShard(shard);
+    state.deadlines = new DeadlineHeap();
+  }
+
+  #shardBatchDone(shard: number): void {
+    const left = (this.#inflightByShard.get(shard) ?? 1) - 1;
+    if (left > 0) {
+      this.#inflightByShard.set(shard, left);
+      return;
+    }
+    this.#inflightByShard.delete(shard);
+    for (const resolve of this.#shardIdle.get(shard)?.splice(0) ?? []) resolve();
+  }
+
+  #evictShard(shard: number): void {
+    for (const resident of [...this.#resident.values()]) {
+      if (resident.shard !== shard) continue;
+      assert(resident.pending === 0, `actor ${resident.key} of shard ${shard} has batches under way`);
+      this.#root.send({ type: 'passivate', actor: resident.actor });
+      this.#resident.delete(resident.key);
+    }
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -413,6 +521,8 @@ export class Engine {
     if (this.#closing) return Promise.reject(new EngineClosedError());
     const shard = this.#shards[spec.shard];
     assert(shard !== undefined, `no shard ${spec.shard}`);
+    if (this.#cluster !== null && !this.#cluster.owns(spec.shard))
+      return Promise.reject(new ShardUnavailableError(spec.shard));
     const depth = shard.mailbox.length - shard.mailboxHead;
     if (depth >= this.config.mailboxCommandsMax) return Promise.reject(new OverloadedError(shard.id, depth));
     return new Promise<JobResult<T>>((resolve, reject) => {
@@ -634,6 +744,16 @@ export class Engine {
         continue;
       }
       emptyInARow = 0;
+      if (this.#cluster !== null) {
+        // Cluster mode: a batch is one shard's, so its writes go to that shard's stream alone, and the
+        // jobs of a shard this node no longer owns are refused (the router retries them at the owner).
+        if (!this.#cluster.owns(shard.id)) {
+          this.#refuseQueued(shard);
+          continue;
+        }
+        if (batch.shard !== null && batch.shard !== shard.id) break;
+        batch.shard = shard.id;
+      }
       // Take a run of jobs from this shard, bounded so one hot shard cannot starve the others.
       const take = Math.min(
         shard.mailbox.length - shard.mailboxHead,
@@ -654,6 +774,27 @@ export class Engine {
         shard.mailbox.splice(0, shard.mailboxHead);
         shard.mailboxHead = 0;
       }
+      if (batch.shard !== null) break;
+    }
+  }
+
+  #refuseQueued(shard: ShardState): void {
+    for (let at = shard.mailboxHead; at < shard.mailbox.length; at++) {
+      shard.mailbox[at]!.reject(new ShardUnavailableError(shard.id));
+      this.#mailboxDepth--;
+    }
+    shard.mailbox.length = 0;
+    shard.mailboxHead = 0;
+  }
+
+  /** Cluster mode: a job may touch only its batch's shard; refused before it writes anything. */
+  #guard(batch: Batch, shard: number): void {
+    if (batch.shard !== null && shard !== batch.shard) {
+      throw new EngineError(
+        'VALIDATION_FAILED',
+        `in cluster mode one request may touch one shard; this one also touches shard ${shard} (its own is ${batch.shard})`,
+        { shard, ownShard: batch.shard },
+      );
     }
   }
 
@@ -710,6 +851,7 @@ export class Engine {
   #contextFor(batch: Batch): BatchContext {
     const applyStamped = (command: SkuLocationCommand, meta: CommandMeta): CommandOutcome => {
       const shard = this.shardOfLocation(command.location);
+      this.#guard(batch, shard);
       const resident = this.#residentFor(command.location, command.sku, shard);
       const before = resident.actor.getSnapshot().context.ledger;
       resident.actor.send(command);
@@ -764,6 +906,7 @@ export class Engine {
       check: (input) => {
         const command = stamp(input, batch.atMs);
         const shard = this.shardOfLocation(command.location);
+        this.#guard(batch, shard);
         const refusal = refusalFor(
           this.#residentFor(command.location, command.sku, shard).actor.getSnapshot().context.ledger,
           command,
@@ -772,11 +915,15 @@ export class Engine {
         if (refusal !== null) this.#countsOf(command.type).refused++;
         return refusal;
       },
-      ledger: (location, sku) =>
-        this.#residentFor(location, sku, this.shardOfLocation(location)).actor.getSnapshot().context.ledger,
+      ledger: (location, sku) => {
+        const shard = this.shardOfLocation(location);
+        this.#guard(batch, shard);
+        return this.#residentFor(location, sku, shard).actor.getSnapshot().context.ledger;
+      },
       reservation: (id) =>
         batch.reservations.get(id) ?? this.#pendingReservations.get(id) ?? this.store.reservations.get(id),
       putReservation: (shard, header) => {
+        this.#guard(batch, shard);
         batch.writes++;
         batch.reservations.set(header.reservationId, header);
         batch.entriesOf(shard).push({ kind: 'reservation', header });
@@ -784,6 +931,7 @@ export class Engine {
       transfer: (id) =>
         batch.transfers.get(id) ?? this.#pendingTransfers.get(id) ?? this.store.transfers.get(id),
       putTransfer: (shard, header) => {
+        this.#guard(batch, shard);
         batch.writes++;
         batch.transfers.set(header.transferId, header);
         batch.entriesOf(shard).push({ kind: 'transfer', header });
@@ -791,6 +939,7 @@ export class Engine {
       returnHeader: (id) =>
         batch.returns.get(id) ?? this.#pendingReturns.get(id) ?? this.store.returns.get(id),
       putReturn: (shard, header) => {
+        this.#guard(batch, shard);
         batch.writes++;
         batch.returns.set(header.returnId, header);
         batch.entriesOf(shard).push({ kind: 'return', header });
@@ -896,6 +1045,8 @@ export class Engine {
     for (const [id, header] of batch.transfers) this.#pendingTransfers.set(id, header);
     for (const [id, header] of batch.returns) this.#pendingReturns.set(id, header);
     this.#inflight++;
+    if (batch.shard !== null)
+      this.#inflightByShard.set(batch.shard, (this.#inflightByShard.get(batch.shard) ?? 0) + 1);
     this.#sealed.push(batch);
     this.#writeSealed();
   }
@@ -918,12 +1069,14 @@ export class Engine {
     const startedMs = performance.now();
     const written = stalled
       ? new Promise<void>(() => {})
-      : this.store.root.childTransaction(() => {
-          for (const batch of group) this.#write(batch);
-          if (failing !== undefined) {
-            throw new FatalCommitError(`injected write failure in batch ${failing.number}`);
-          }
-        });
+      : this.#cluster !== null
+        ? this.#replicateThenWrite(this.#cluster, group, failing)
+        : this.store.root.childTransaction(() => {
+            for (const batch of group) this.#write(batch, this.store);
+            if (failing !== undefined) {
+              throw new FatalCommitError(`injected write failure in batch ${failing.number}`);
+            }
+          });
     const watchdog = setTimeout(() => {
       this.#fail(
         new FatalCommitError(
@@ -953,14 +1106,54 @@ export class Engine {
       },
       (error: unknown) => {
         clearTimeout(watchdog);
+        if (error instanceof FencedError) {
+          // Another node holds the shard now: nothing of these batches may be answered as done. The
+          // callers are told to retry (at the new owner), and the node stops; it recovers from disk.
+          for (const batch of [...group, ...this.#sealed.splice(0)]) {
+            for (const { job } of batch.acknowledgements) job.reject(new ShardUnavailableError(error.shard));
+          }
+          for (const shard of this.#shards) this.#refuseQueued(shard);
+          this.#fail(error);
+          return;
+        }
         this.#fail(new FatalCommitError(`commit of batches ${numbers} failed`, { cause: error }));
       },
     );
   }
 
-  /** Everything one batch did, written inside the current LMDB write transaction. */
-  #write(batch: Batch): void {
-    const store = this.store;
+  /**
+   * Cluster mode: the group's writes are recorded per shard, stored on the shards' streams (fenced by
+   * the expected last sequence and the lease epoch), and only then written to LMDB, in one transaction
+   * with the streams' positions. A refused append rejects with FencedError and nothing reaches LMDB.
+   */
+  async #replicateThenWrite(cluster: ClusterHooks, group: readonly Batch[], failing: Batch | undefined) {
+    const byShard = new Map<number, ReplicatedOp[][]>();
+    const local: ReplicatedOp[] = [];
+    for (const batch of group) {
+      if (batch.shard === null) continue;
+      let batches = byShard.get(batch.shard);
+      if (batches === undefined) {
+        batches = [];
+        byShard.set(batch.shard, batches);
+      }
+      const ops: ReplicatedOp[] = [];
+      this.#write(batch, new WriteRecorder(ops, local).asStore());
+      batches.push(ops);
+    }
+    const writes: ShardWrites[] = [...byShard].map(([shard, batches]) => ({ shard, batches }));
+    const positions = writes.length === 0 ? new Map<number, number>() : await cluster.replicate(writes);
+    await this.store.root.childTransaction(() => {
+      for (const { batches } of writes) for (const ops of batches) applyOps(this.store, ops);
+      applyOps(this.store, local);
+      for (const [shard, position] of positions) this.store.streamPositions.put(shard, position);
+      if (failing !== undefined) {
+        throw new FatalCommitError(`injected write failure in batch ${failing.number}`);
+      }
+    });
+  }
+
+  /** Everything one batch did, written inside the current LMDB write transaction (or recorded). */
+  #write(batch: Batch, store: Store): void {
     const sequences = new Map<number, number>();
     for (const { key, bytes, position } of batch.records) {
       store.log.put(key, bytes);
@@ -1006,6 +1199,7 @@ export class Engine {
     if (newest !== undefined) this.#committedFeedPosition = newest.position;
     this.#inflight--;
     this.#batchesCommitted++;
+    if (batch.shard !== null) this.#shardBatchDone(batch.shard);
     for (const resident of batch.touched) {
       const snapshot = batch.snapshots.get(resident.key);
       if (snapshot !== undefined) resident.committed = snapshot.ledger;
@@ -1052,6 +1246,7 @@ export class Engine {
     if (this.#closing || this.#fatal !== null) return;
     const nowMs = this.#clock.now();
     for (const shard of this.#shards) {
+      if (this.#cluster !== null && !this.#cluster.owns(shard.id)) continue;
       for (;;) {
         const due = shard.deadlines.popDue(nowMs);
         if (due === undefined) break;
@@ -1076,7 +1271,13 @@ export class Engine {
               { correlationId: null, source: 'engine:expiry' },
             );
             if (outcome.ok)
-              expireHeaderLine(context, this.shardOfKey(due.reservationId), due.reservationId, location, sku);
+              expireHeaderLine(
+                context,
+                this.reservationShard(due.reservationId),
+                due.reservationId,
+                location,
+                sku,
+              );
             return outcome.ok;
           },
         }).catch((error: unknown) => {

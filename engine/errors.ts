@@ -41,6 +41,15 @@ export class OverloadedError extends EngineError {
   }
 }
 
+/** The shard is not owned here (cluster mode): it is moving, or another node owns it. */
+export class ShardUnavailableError extends EngineError {
+  override readonly name = 'ShardUnavailableError';
+  readonly retryAfterSeconds = 1;
+  constructor(shard: number, message = `shard ${shard} is not available on this node; retry shortly`) {
+    super('SHARD_UNAVAILABLE', message, { shard });
+  }
+}
+
 export class IdempotencyConflictError extends EngineError {
   override readonly name = 'IdempotencyConflictError';
   constructor(key: string) {

@@ -15,6 +15,8 @@ import type { ApiKeys } from '../adapters/http/auth.ts';
 import { isLoopback, loadApiKeys } from '../adapters/http/auth.ts';
 import type { PosIngest } from '../adapters/pos/nats-ingest.ts';
 import { startPosIngest } from '../adapters/pos/nats-ingest.ts';
+import { FencedError } from './cluster/hooks.ts';
+import { ClusterNode } from './cluster/node.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './config.ts';
 import type { Engine } from './engine.ts';
@@ -23,6 +25,8 @@ import { createLogger } from './logger.ts';
 
 /** Exit status after a fatal engine error (EX_SOFTWARE). */
 export const EXIT_FATAL = 70;
+/** Exit status after this node was fenced off a shard another node took (EX_TEMPFAIL: restart it). */
+export const EXIT_FENCED = 75;
 /** Exit status for a configuration that cannot be started (EX_CONFIG). */
 export const EXIT_CONFIG = 78;
 
@@ -59,25 +63,58 @@ export function apiKeysFor(config: Config, logger: Logger): ApiKeys | null {
   return null;
 }
 
-export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+export async function serve(initialConfig: Config, options: ServeOptions = {}): Promise<RunningServer> {
+  let config = initialConfig;
   const logger = options.logger ?? createLogger(config.logLevel, config.nodeId);
-  if (config.natsUrl !== null) {
-    throw new ConfigError(
-      'NATS_URL',
-      'cluster mode is not available in this build yet; unset it to run embedded',
-    );
+  if (config.natsUrl !== null && config.feeds.natsUrl === null) {
+    // Cluster mode publishes inv.evt.* and inv.avail.* on the cluster's own NATS unless told otherwise.
+    config = { ...config, feeds: { ...config.feeds, natsUrl: config.natsUrl } };
   }
   const apiKeys = apiKeysFor(config, logger);
   let ready = false;
+  const cluster =
+    config.natsUrl === null
+      ? undefined
+      : await ClusterNode.connect(
+          {
+            natsUrl: config.natsUrl,
+            nodeId: config.nodeId,
+            shardCount: config.shardCount,
+            leaseTtlMs: config.cluster.leaseTtlMs,
+            replicas: config.cluster.replicas,
+            routeRetryMs: config.cluster.routeRetryMs,
+            appendDeadlineMs: Math.max(1_000, config.commitWatchdogMs - 1_000),
+          },
+          logger.child({ component: 'cluster' }),
+        );
   const engine = await createEngine({
     config,
     logger: logger.child({ component: 'engine' }),
+    ...(cluster === undefined ? {} : { cluster: cluster.hooks }),
     onFatal: (error) => {
+      if (error instanceof FencedError) {
+        // Another node owns the shard: the refused batches were answered 503 SHARD_UNAVAILABLE; let
+        // those answers leave, then stop. A restart recovers from disk and rejoins.
+        logger.fatal(
+          { err: error, refusedAppends: cluster?.stats().refusedAppends },
+          'fenced: another node holds the shard; stepping down and exiting',
+        );
+        setTimeout(() => process.exit(EXIT_FENCED), 200);
+        return;
+      }
       logger.fatal({ err: error }, 'the engine stopped; exiting so that recovery starts from disk');
       process.exit(EXIT_FATAL);
     },
   });
-  const app = buildApp({ engine, config, logger, apiKeys, isReady: () => ready });
+  await cluster?.start(engine);
+  const app = buildApp({
+    engine,
+    config,
+    logger,
+    apiKeys,
+    isReady: () => ready && (cluster === undefined || cluster.settled),
+    ...(cluster === undefined ? {} : { cluster }),
+  });
   let address: string;
   try {
     address = await app.listen({ host: config.host, port: config.port });
@@ -105,11 +142,14 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       ready = false;
+      // Cluster: hand every shard over first; requests arriving meanwhile are routed to the new owners.
+      await cluster?.leave();
       await app.close();
       // POS first: it stops pulling and settles what it took; feeds last, after the final commits.
       await pos?.stop();
       await engine.close();
       await feeds?.stop();
+      await cluster?.close();
       logger.info('stopped: requests finished and every accepted command committed');
     })();
     return stopping;

@@ -67,6 +67,21 @@ function assertDistinctLines(lines: readonly { sku: string; location: string }[]
   }
 }
 
+/**
+ * Cluster mode: one request is done by one owner, so its locations must share a shard. (Reservations
+ * spanning shards owned by different nodes need a cross-node saga, which this build does not have.)
+ */
+export function assertOneShard(engine: Engine, locations: readonly string[]): void {
+  const shards = new Set(locations.map((location) => engine.shardOfLocation(location)));
+  if (shards.size > 1) {
+    throw new EngineError(
+      'VALIDATION_FAILED',
+      `in cluster mode the locations of one request must share a shard; these are in shards ${[...shards].join(', ')}`,
+      { issues: [{ path: '/lines', message: 'locations in more than one shard (cluster mode)' }] },
+    );
+  }
+}
+
 /** Units of a line still held (neither fulfilled, released nor expired). */
 export function remainingOf(line: ReservationHeaderLine): number {
   return line.held - line.fulfilled - line.released - line.expired;
@@ -91,7 +106,7 @@ export class ReservationCoordinator {
   }
 
   #headerShard(reservationId: string): number {
-    return this.#engine.shardOfKey(reservationId);
+    return this.#engine.reservationShard(reservationId);
   }
 
   #existing(context: BatchContext, reservationId: string): ReservationHeader {
@@ -112,7 +127,12 @@ export class ReservationCoordinator {
    */
   createJob(request: CreateReservation, meta: CommandMeta): JobSpec<CreateResult> {
     assertDistinctLines(request.lines);
-    const shard = this.#headerShard(request.reservationId);
+    const shard = this.#engine.reservationShard(request.reservationId, request.lines[0]?.location);
+    if (this.#engine.clustered)
+      assertOneShard(
+        this.#engine,
+        request.lines.map((line) => line.location),
+      );
     return {
       shard,
       key: idempotencyKey('reservation', request.reservationId),

@@ -9,6 +9,7 @@ import { locationId, sku as skuOf, transferId as transferIdOf } from '../actors/
 import { derivedCommandId, idempotencyKey } from './command-ids.ts';
 import type { BatchContext, Engine, JobResult, JobSpec } from './engine.ts';
 import { EngineError } from './errors.ts';
+import { assertOneShard } from './reservations.ts';
 import type { CommandMeta, OutboxRecord, TransferHeader } from './store/records.ts';
 
 export interface CreateTransfer {
@@ -74,6 +75,7 @@ export class TransferCoordinator {
       });
     }
     const shard = this.#engine.shardOfLocation(request.from);
+    if (this.#engine.clustered) assertOneShard(this.#engine, [request.from, request.to]);
     return {
       shard,
       key: idempotencyKey('transfer', request.transferId),

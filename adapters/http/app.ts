@@ -10,6 +10,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
+import type { ClusterNode } from '../../engine/cluster/node.ts';
 import type { Config } from '../../engine/config.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { orderWebhookRoutes } from '../ecommerce/routes.ts';
@@ -17,6 +18,7 @@ import { feedMetrics } from '../feeds/metrics.ts';
 import { posRoutes } from '../pos/routes.ts';
 import type { Access, ApiKeys, Scope } from './auth.ts';
 import { authenticate, LOCAL_ACCESS, PUBLIC_ACCESS, requireScope } from './auth.ts';
+import { installClusterRouting } from './cluster-routing.ts';
 import { CORRELATION_HEADER, childLoggerFactory, correlationOfRequest } from './correlation.ts';
 import {
   clientErrorHandler,
@@ -68,6 +70,8 @@ export interface AppDependencies {
    * would silently drop fails loudly (500). For tests; costs a validation per response.
    */
   readonly checkResponses?: boolean;
+  /** Cluster mode: the node this app serves (routing to other shards' owners); absent when embedded. */
+  readonly cluster?: ClusterNode;
 }
 
 /** What the route plugins share. */
@@ -136,6 +140,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     engine: deps.engine,
     config: deps.config,
     openReservations: new OpenReservations(deps.engine, deps.config.openReservationsPerChannelMax),
+    cluster: deps.cluster,
     apiKeys: deps.apiKeys,
     metrics: createMetrics(deps.engine),
     isReady: deps.isReady ?? (() => true),
@@ -206,6 +211,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   });
   app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  if (services.cluster !== undefined) installClusterRouting(app, services);
   app.register(stockRoutes(services));
   app.register(reservationRoutes(services));
   app.register(salesRoutes(services));

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError } from '../../engine/errors.ts';
 import { requireLocations, requireScope } from './auth.ts';
+import { routeMutation } from './cluster-routing.ts';
 import { HttpError } from './errors.ts';
 import type { Caller, Mutation, Reply, Services } from './mutations/mutation.ts';
 
@@ -27,13 +28,21 @@ export async function runMutation<Input>(
   input: Input,
   caller: Caller,
   shard?: number,
+  /** Cluster mode: run it here even if another node owns the shard (the owner's side of a route). */
+  here = false,
 ): Promise<Outcome> {
   requireScope(caller.access, [mutation.scope]);
   requireLocations(caller.access, mutation.locations(input));
   const planned = mutation.plan(services, input, caller);
+  // In cluster mode a job is its shard's alone, so a bulk request's mailbox override does not apply.
+  const target = services.cluster === undefined ? (shard ?? planned.shard) : planned.shard;
+  if (services.cluster !== undefined && !here) {
+    const routed = await routeMutation(services, mutation, input, caller, target);
+    if (routed !== null) return routed;
+  }
   try {
     const { result, replayed } = await services.engine.run({
-      shard: shard ?? planned.shard,
+      shard: target,
       key: mutation.key(input),
       body: input,
       run: planned.run,

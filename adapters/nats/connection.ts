@@ -11,7 +11,7 @@ const connectTimeoutMs = 10_000;
 
 export async function connectNats(url: string, name: string, logger: Logger): Promise<NatsConnection> {
   const connection = await connect({
-    servers: url,
+    servers: url.split(','),
     name,
     noAsyncTraces: true,
     maxReconnectAttempts: -1,

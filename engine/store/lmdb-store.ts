@@ -88,6 +88,8 @@ export interface Store {
   readonly deadLetters: Database<DeadLetterRecord, string>;
   readonly skuLocations: Database<true, SkuLocationKey>;
   readonly feed: Database<FeedPointer, number>;
+  /** Cluster mode: per shard, the stream sequence of the last replicated write this store holds. */
+  readonly streamPositions: Database<number, number>;
   /** Master data (adapters/mapping): the item master, its barcode index, source store codes. */
   readonly items: Database<ItemRecord, string>;
   readonly barcodes: Database<BarcodeRecord, string>;
@@ -172,6 +174,7 @@ export function openStore(options: OpenStoreOptions): Store {
     deadLetters: table<DeadLetterRecord, string>('dead-letters'),
     skuLocations: table<true, SkuLocationKey>('sku-locations'),
     feed: table<FeedPointer, number>('feed'),
+    streamPositions: table<number, number>('stream-positions'),
     items: table<ItemRecord, string>('items'),
     barcodes: table<BarcodeRecord, string>('barcodes'),
     locationCodes: table<LocationCodeRecord, string>('location-codes'),

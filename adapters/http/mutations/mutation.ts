@@ -4,6 +4,7 @@
 // answer itself, so a repeated request is answered the stored first answer, byte for byte.
 
 import type { TSchema } from '@sinclair/typebox';
+import type { ClusterNode } from '../../../engine/cluster/node.ts';
 import type { Config } from '../../../engine/config.ts';
 import type { BatchContext, Engine } from '../../../engine/engine.ts';
 import type { CommandMeta } from '../../../engine/store/records.ts';
@@ -22,6 +23,8 @@ export interface Services {
   readonly engine: Engine;
   readonly config: Config;
   readonly openReservations: OpenReservations;
+  /** Cluster mode: this node's membership, leases and router; absent when embedded. */
+  readonly cluster?: ClusterNode | undefined;
 }
 
 export interface Caller {

@@ -1,0 +1,110 @@
+// What the engine needs from cluster mode, and the replicated form of a batch's writes.
+//
+// In cluster mode a batch belongs to one shard. Its writes (log record, snapshot rows, history pointers,
+// idempotency records, deadlines, headers, outbox) are recorded as operations on the store's tables
+// instead of being put at once; the operations go to the shard's stream (`inv.log.<shard>`), fenced, and
+// only once the stream has stored them are they applied to LMDB. A node taking the shard over applies
+// the same operations from the stream: what it writes is exactly what the owner wrote.
+
+import type { Store } from '../store/lmdb-store.ts';
+
+/** A table of the store a batch writes to; `feed` is node-local and never replicated. */
+export type ReplicatedTable =
+  | 'log'
+  | 'snapshots'
+  | 'snapshotEntries'
+  | 'history'
+  | 'idempotency'
+  | 'idempotencyAge'
+  | 'deadlines'
+  | 'reservations'
+  | 'transfers'
+  | 'returns'
+  | 'outbox'
+  | 'skuLocations'
+  | 'feed';
+
+/** [table, key, value] puts; [table, key] removes. */
+export type ReplicatedOp = readonly [ReplicatedTable, unknown, unknown] | readonly [ReplicatedTable, unknown];
+
+/** A group commit's writes to one shard: the operations of each of its batches, in order. */
+export interface ShardWrites {
+  readonly shard: number;
+  readonly batches: readonly (readonly ReplicatedOp[])[];
+}
+
+export interface ClusterHooks {
+  /** Whether this node owns the shard now (and may take and commit its jobs). */
+  owns(shard: number): boolean;
+  /**
+   * Stores each shard's writes on its stream. Resolves with each shard's new stream position once all
+   * are stored; rejects with FencedError when an append is refused (the lease was lost).
+   */
+  replicate(writes: readonly ShardWrites[]): Promise<ReadonlyMap<number, number>>;
+}
+
+/** An append to a shard's stream was refused: another node owns it, or this node's lease ran out. */
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+  readonly shard: number;
+  constructor(shard: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.shard = shard;
+  }
+}
+
+const TABLES: readonly ReplicatedTable[] = [
+  'log',
+  'snapshots',
+  'snapshotEntries',
+  'history',
+  'idempotency',
+  'idempotencyAge',
+  'deadlines',
+  'reservations',
+  'transfers',
+  'returns',
+  'outbox',
+  'skuLocations',
+  'feed',
+];
+
+/** Stands in for the store while a batch is written: every put and remove becomes an operation. */
+export class WriteRecorder {
+  readonly #replicated: ReplicatedOp[];
+  readonly #local: ReplicatedOp[];
+
+  constructor(replicated: ReplicatedOp[], local: ReplicatedOp[]) {
+    this.#replicated = replicated;
+    this.#local = local;
+  }
+
+  asStore(): Store {
+    const tables: Record<string, { put(key: unknown, value: unknown): void; remove(key: unknown): void }> =
+      {};
+    for (const table of TABLES) {
+      const ops = table === 'feed' ? this.#local : this.#replicated;
+      tables[table] = {
+        put: (key, value) => {
+          ops.push([table, key, value]);
+        },
+        remove: (key) => {
+          ops.push([table, key]);
+        },
+      };
+    }
+    return tables as unknown as Store;
+  }
+}
+
+/** Applies operations inside the current LMDB write transaction. */
+export function applyOps(store: Store, ops: readonly ReplicatedOp[]): void {
+  for (const op of ops) {
+    const table = store[op[0]] as unknown as {
+      put(key: unknown, value: unknown): void;
+      remove(key: unknown): void;
+    };
+    if (op.length === 3) table.put(op[1], op[2]);
+    else table.remove(op[1]);
+  }
+}

@@ -1,0 +1,208 @@
+// Routing between nodes: a request for a shard this node does not own travels to the owner as part of
+// a micro-batch, one NATS request per batch to `inv.cmd.<shard>` (msgpackr), and the owner answers one
+// result per item, in order. Measured here: un-batched NATS request/reply tops out near 12k/s, so
+// items queued in the same turn of the event loop go together. A shard that is moving (no one serves
+// its subject, or the node that answers no longer owns it) is retried with backoff, idempotently (each
+// item carries its idempotency key), for up to `retryMs`; then the caller gets SHARD_UNAVAILABLE.
+
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Packr } from 'msgpackr';
+import type { Logger } from 'pino';
+
+const packr = new Packr({ useRecords: false, moreTypes: true });
+const itemsPerRequestMax = 256;
+const requestTimeoutMs = 5_000;
+
+/** What travels: opaque to the router; the HTTP layer defines items and their results. */
+export type RoutedItem = unknown;
+
+export type RoutedResult =
+  | { readonly ok: true; readonly value: unknown }
+  | {
+      readonly ok: false;
+      readonly error: {
+        readonly code: string;
+        readonly message: string;
+        readonly details: Readonly<Record<string, unknown>>;
+        readonly retryAfterSeconds: number | null;
+      };
+    };
+
+/** Runs items at the owner, in order; each result in the same position. */
+export type RoutedHandler = (shard: number, items: readonly RoutedItem[]) => Promise<RoutedResult[]>;
+
+interface Pending {
+  readonly item: RoutedItem;
+  readonly startedMs: number;
+  attempt: number;
+  resolve(result: RoutedResult): void;
+}
+
+export interface RouterStats {
+  readonly requests: number;
+  readonly items: number;
+  readonly retries: number;
+}
+
+export function cmdSubject(shard: number): string {
+  return `inv.cmd.${shard}`;
+}
+
+export function unavailable(shard: number, message: string): RoutedResult {
+  return {
+    ok: false,
+    error: { code: 'SHARD_UNAVAILABLE', message, details: { shard }, retryAfterSeconds: 1 },
+  };
+}
+
+export class Router {
+  readonly #nc: NatsConnection;
+  readonly #logger: Logger;
+  readonly #retryMs: number;
+  readonly #queues = new Map<number, Pending[]>();
+  readonly #served = new Map<number, Subscription>();
+  #flushScheduled = false;
+  #handler: RoutedHandler | null = null;
+  #requests = 0;
+  #items = 0;
+  #retries = 0;
+  /** Seconds per routed request (sent to answered), for the metrics. */
+  readonly onLatency = new Set<(seconds: number) => void>();
+
+  constructor(nc: NatsConnection, logger: Logger, retryMs: number) {
+    this.#nc = nc;
+    this.#logger = logger;
+    this.#retryMs = retryMs;
+  }
+
+  setHandler(handler: RoutedHandler): void {
+    this.#handler = handler;
+  }
+
+  stats(): RouterStats {
+    return { requests: this.#requests, items: this.#items, retries: this.#retries };
+  }
+
+  /** Sends one item to the owner of `shard`; resolves with its result (never rejects). */
+  forward(shard: number, item: RoutedItem): Promise<RoutedResult> {
+    return new Promise((resolve) => {
+      this.#enqueue(shard, { item, startedMs: Date.now(), attempt: 0, resolve });
+    });
+  }
+
+  #enqueue(shard: number, pending: Pending): void {
+    let queue = this.#queues.get(shard);
+    if (queue === undefined) {
+      queue = [];
+      this.#queues.set(shard, queue);
+    }
+    queue.push(pending);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        this.#flush();
+      });
+    }
+  }
+
+  #flush(): void {
+    for (const [shard, queue] of this.#queues) {
+      this.#queues.delete(shard);
+      for (let at = 0; at < queue.length; at += itemsPerRequestMax) {
+        void this.#send(shard, queue.slice(at, at + itemsPerRequestMax));
+      }
+    }
+  }
+
+  async #send(shard: number, batch: Pending[]): Promise<void> {
+    this.#requests++;
+    this.#items += batch.length;
+    const sentMs = performance.now();
+    let results: RoutedResult[];
+    try {
+      const reply = await this.#nc.request(cmdSubject(shard), packr.pack(batch.map((p) => p.item)), {
+        timeout: requestTimeoutMs,
+      });
+      results = packr.unpack(reply.data) as RoutedResult[];
+      for (const listener of this.onLatency) listener((performance.now() - sentMs) / 1_000);
+    } catch (error) {
+      // No responder (the shard is between owners), a timeout, a reconnect: every item again.
+      this.#logger.debug({ err: error, shard }, 'routed request failed; retrying');
+      results = batch.map(() => unavailable(shard, `shard ${shard} has no owner answering right now`));
+    }
+    for (const [at, pending] of batch.entries()) {
+      const result = results[at] ?? unavailable(shard, 'no result for the item');
+      if (result.ok || result.error.code !== 'SHARD_UNAVAILABLE') {
+        pending.resolve(result);
+        continue;
+      }
+      if (Date.now() - pending.startedMs >= this.#retryMs) {
+        pending.resolve(result);
+        continue;
+      }
+      this.#retries++;
+      pending.attempt++;
+      const delayMs = Math.min(500, 25 * 2 ** Math.min(pending.attempt, 5));
+      setTimeout(() => this.#enqueue(shard, pending), delayMs);
+    }
+  }
+
+  /** Starts answering `inv.cmd.<shard>` (this node owns the shard now). */
+  serve(shard: number): void {
+    if (this.#served.has(shard)) return;
+    const subscription = this.#nc.subscribe(cmdSubject(shard), {
+      callback: (error, message) => {
+        if (error !== null) return;
+        const handler = this.#handler;
+        let items: RoutedItem[];
+        try {
+          items = packr.unpack(message.data) as RoutedItem[];
+        } catch (decodeError) {
+          this.#logger.error({ err: decodeError, shard }, 'a routed request did not decode');
+          return;
+        }
+        const answer =
+          handler === null
+            ? Promise.resolve(items.map(() => unavailable(shard, 'this node is starting')))
+            : handler(shard, items);
+        answer.then(
+          (results) => message.respond(packr.pack(results)),
+          (handlerError: unknown) => {
+            this.#logger.error({ err: handlerError, shard }, 'a routed request failed at the owner');
+            message.respond(packr.pack(items.map(() => unavailable(shard, 'the owner failed the request'))));
+          },
+        );
+      },
+    });
+    this.#served.set(shard, subscription);
+  }
+
+  /** Stops answering `inv.cmd.<shard>`. */
+  unserve(shard: number): void {
+    this.#served.get(shard)?.unsubscribe();
+    this.#served.delete(shard);
+  }
+
+  /** Asks every node for the shard of a header (reservation, return, transfer); null when none knows. */
+  async find(kind: string, id: string): Promise<number | null> {
+    try {
+      const reply = await this.#nc.request(`inv.find.${kind}`, packr.pack(id), { timeout: 300 });
+      const shard = packr.unpack(reply.data) as unknown;
+      return typeof shard === 'number' ? shard : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Answers `inv.find.<kind>` for the headers of shards this node owns. */
+  answerFind(kind: string, locate: (id: string) => number | null): Subscription {
+    return this.#nc.subscribe(`inv.find.${kind}`, {
+      callback: (error, message) => {
+        if (error !== null) return;
+        const shard = locate(packr.unpack(message.data) as string);
+        if (shard !== null) message.respond(packr.pack(shard));
+      },
+    });
+  }
+}
