@@ -142,7 +142,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     openReservations: new OpenReservations(deps.engine, deps.config.openReservationsPerChannelMax),
     cluster: deps.cluster,
     apiKeys: deps.apiKeys,
-    metrics: createMetrics(deps.engine),
+    metrics: createMetrics(deps.engine, deps.cluster),
     isReady: deps.isReady ?? (() => true),
     streams: new Set(),
   };

@@ -6,6 +6,8 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerClusterMetrics } from '../../engine/cluster/metrics.ts';
+import type { ClusterNode } from '../../engine/cluster/node.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { registerEngineMetrics } from '../../engine/observability/metrics.ts';
 import { observabilityOf } from '../../engine/observability/observability.ts';
@@ -17,12 +19,13 @@ export interface Metrics {
   observe(request: FastifyRequest, reply: FastifyReply): void;
 }
 
-export function createMetrics(engine: Engine): Metrics {
+export function createMetrics(engine: Engine, cluster?: ClusterNode): Metrics {
   const registry = new Registry();
   const observed = observabilityOf(engine);
   if (observed === null) return { registry, enabled: false, observe() {} };
   collectDefaultMetrics({ register: registry });
   registerEngineMetrics(registry, engine, observed);
+  if (cluster !== undefined) registerClusterMetrics(registry, cluster);
   const requests = new Counter({
     name: 'stockledger_http_requests_total',
     help: 'HTTP requests answered, by method, route and status',

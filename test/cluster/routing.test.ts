@@ -1,0 +1,152 @@
+// Routing: three cluster nodes on a real nats-server, and one embedded node, get the same command
+// sequence. In the cluster each command goes to a node picked in turn (mostly not the shard's owner);
+// every answer, and every position read back from every node, must equal the embedded node's.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { TestNode } from '../helpers/cluster-nodes.ts';
+import {
+  removeDataDir,
+  send,
+  stablePosition,
+  startNode,
+  stopNodes,
+  waitReady,
+  withoutTimes,
+} from '../helpers/cluster-nodes.ts';
+import type { NatsServer } from '../helpers/nats-server.ts';
+import { startNatsServer } from '../helpers/nats-server.ts';
+import { listeningWithin, ServerProcess } from '../helpers/server-process.ts';
+
+const LOCATIONS = Array.from({ length: 12 }, (_, at) => `store-${at}`);
+const SKUS = ['sku-a', 'sku-b', 'sku-c'];
+
+/** A small deterministic generator, so the sequence is the same on every run. */
+function mulberry32(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+interface Step {
+  readonly route: string;
+  readonly body: unknown;
+}
+
+function sequence(length: number): Step[] {
+  const random = mulberry32(20261207);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  const steps: Step[] = [];
+  const reservations: string[] = [];
+  for (let at = 0; at < length; at++) {
+    const location = pick(LOCATIONS);
+    const sku = pick(SKUS);
+    const roll = random();
+    if (roll < 0.3) {
+      steps.push({
+        route: '/v1/receipts',
+        body: { receiptId: `r-${at}`, location, lines: [{ sku, qty: 1 + Math.floor(random() * 9) }] },
+      });
+    } else if (roll < 0.55) {
+      steps.push({
+        route: '/v1/sales',
+        body: { transactionId: `t-${at}`, location, lines: [{ sku, qty: 1 + Math.floor(random() * 4) }] },
+      });
+    } else if (roll < 0.75) {
+      const reservationId = `res-${at}`;
+      reservations.push(reservationId);
+      const lines = [{ sku, location, qty: 1 + Math.floor(random() * 3) }];
+      steps.push({
+        route: '/v1/reservations',
+        body: { reservationId, channel: 'web', ttlSeconds: 3_600, lines },
+      });
+    } else if (roll < 0.85 && reservations.length > 0) {
+      steps.push({ route: `/v1/reservations/${pick(reservations)}/commit`, body: {} });
+    } else if (roll < 0.95 && reservations.length > 0) {
+      steps.push({ route: `/v1/reservations/${pick(reservations)}/release`, body: {} });
+    } else {
+      // A repeat of an earlier request: answered with the stored first answer, wherever it lands.
+      const earlier = steps[Math.floor(random() * steps.length)];
+      if (earlier !== undefined) steps.push(earlier);
+    }
+  }
+  return steps;
+}
+
+let nats: NatsServer;
+let nodes: TestNode[] = [];
+let embedded: ServerProcess;
+let embeddedAddress: string;
+let embeddedDir: string;
+
+before(async () => {
+  nats = await startNatsServer();
+  nodes = await Promise.all(['node-1', 'node-2', 'node-3'].map((id) => startNode({ id, natsUrl: nats.url })));
+  embeddedDir = mkdtempSync(path.join(tmpdir(), 'stockledger-embedded-'));
+  embedded = new ServerProcess({ dataDir: embeddedDir, settings: { STOCKLEDGER_SHARDS: '8' } });
+  embeddedAddress = await listeningWithin(embedded, 60_000);
+  await waitReady(nodes);
+});
+
+after(async () => {
+  await stopNodes(nodes);
+  embedded.kill('SIGTERM');
+  await embedded.exited;
+  for (const node of nodes) removeDataDir(node);
+  rmSync(embeddedDir, { recursive: true, force: true });
+  await nats.stop();
+});
+
+test('commands sent to any node land on the owner and answer as in embedded mode', async () => {
+  const steps = sequence(300);
+  let forwarded = 0;
+  for (const [at, step] of steps.entries()) {
+    const node = nodes[at % nodes.length]!;
+    const inCluster = await send(() => [node.address], step.route, step.body);
+    const alone = await send(() => [embeddedAddress], step.route, step.body);
+    assert.equal(
+      inCluster.status,
+      alone.status,
+      `step ${at} ${step.route}: ${JSON.stringify(inCluster.body)}`,
+    );
+    assert.deepEqual(withoutTimes(inCluster.body), withoutTimes(alone.body), `step ${at} ${step.route}`);
+    assert.equal(inCluster.replayed, alone.replayed, `step ${at}: replayed`);
+    if (inCluster.attempts > 1) forwarded++;
+  }
+  // Every node reads every SKU-location's position as the embedded node has it (reads go to the owner).
+  for (const location of LOCATIONS) {
+    for (const sku of SKUS) {
+      const expected = await send(() => [embeddedAddress], `/v1/stock/${location}/${sku}`, null);
+      for (const node of nodes) {
+        const read = await send(() => [node.address], `/v1/stock/${location}/${sku}`, null);
+        assert.equal(read.status, expected.status);
+        assert.deepEqual(
+          stablePosition(read.body),
+          stablePosition(expected.body),
+          `${location}/${sku} on ${node.id}`,
+        );
+      }
+    }
+  }
+  // The owners did the work: routed requests show on the nodes' metrics, and the shards are spread.
+  let routed = 0;
+  const leases: number[] = [];
+  for (const node of nodes) {
+    const text = await (await fetch(`${node.address}/metrics`)).text();
+    routed += Number(/^stockledger_cluster_routed_items_total (\d+)/m.exec(text)?.[1] ?? 'NaN');
+    leases.push(Number(/^stockledger_cluster_leases_held (\d+)/m.exec(text)?.[1] ?? 'NaN'));
+  }
+  assert.ok(routed > steps.length / 2, `routed ${routed} of ${steps.length} steps`);
+  assert.deepEqual(
+    leases.sort(),
+    [2, 3, 3],
+    `8 shards over 3 nodes: ${leases.join(', ')} (retried steps: ${forwarded})`,
+  );
+});
