@@ -14,6 +14,8 @@ export interface FaultInjection {
   readonly stallCommitAtBatch: number | null;
   /** Outbox records are written but not delivered: shows that recovery delivers them. */
   readonly pauseOutbox: boolean;
+  /** Cluster mode: each shard-log append waits this long first (so a test can pause a node mid-append). */
+  readonly appendDelayMs: number;
 }
 
 export interface ClusterConfig {
@@ -150,6 +152,7 @@ const KNOWN = new Set([
   'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH',
   'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH',
   'STOCKLEDGER_FAULT_PAUSE_OUTBOX',
+  'STOCKLEDGER_FAULT_APPEND_DELAY_MS',
 ]);
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -343,6 +346,7 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Co
       failCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_FAIL_COMMIT_AT_BATCH'),
       stallCommitAtBatch: optionalInteger(env, 'STOCKLEDGER_FAULT_STALL_COMMIT_AT_BATCH'),
       pauseOutbox: integer(env, 'STOCKLEDGER_FAULT_PAUSE_OUTBOX', 0, 0, 1) === 1,
+      appendDelayMs: integer(env, 'STOCKLEDGER_FAULT_APPEND_DELAY_MS', 0, 0, 60_000),
     },
   };
   // A webhook id must be remembered for as long as its timestamp would be accepted, or a replay

@@ -517,6 +517,12 @@ export class Engine {
 
   /** Queues a job. Resolves once its batch is durable; rejects with OVERLOADED when the mailbox is full. */
   run<T>(spec: JobSpec<T>): Promise<JobResult<T>> {
+    if (this.#fatal instanceof FencedError) {
+      // Stepping down: the caller retries at the shard's new owner.
+      return Promise.reject(
+        new ShardUnavailableError(spec.shard, 'this node is stepping down; retry shortly'),
+      );
+    }
     if (this.#fatal !== null) return Promise.reject(this.#fatal);
     if (this.#closing) return Promise.reject(new EngineClosedError());
     const shard = this.#shards[spec.shard];

@@ -84,6 +84,7 @@ export async function serve(initialConfig: Config, options: ServeOptions = {}): 
             replicas: config.cluster.replicas,
             routeRetryMs: config.cluster.routeRetryMs,
             appendDeadlineMs: Math.max(1_000, config.commitWatchdogMs - 1_000),
+            appendDelayMs: config.faults.appendDelayMs,
           },
           logger.child({ component: 'cluster' }),
         );

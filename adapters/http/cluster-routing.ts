@@ -202,7 +202,10 @@ export function installClusterRouting(app: FastifyInstance, services: Services):
           const answer: HttpAnswer = { status: response.statusCode, headers, body: response.body };
           return { ok: true, value: answer };
         } catch (error) {
-          return errorResult(error);
+          const result = errorResult(error);
+          if (!result.ok && result.error.code === 'INTERNAL_ERROR')
+            app.log.error({ err: error }, 'a routed request failed at its owner');
+          return result;
         }
       }),
     ),

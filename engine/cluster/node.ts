@@ -43,6 +43,8 @@ export interface ClusterSettings {
   readonly routeRetryMs: number;
   /** Appends give up (and the commit watchdog stops the node) past this. */
   readonly appendDeadlineMs: number;
+  /** Fault injection (STOCKLEDGER_FAULT_APPEND_DELAY_MS): each append waits this long first. */
+  readonly appendDelayMs: number;
 }
 
 interface LeaseValue {
@@ -71,6 +73,7 @@ export interface ClusterStats {
 }
 
 const encoder = new TextEncoder();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const decoder = new TextDecoder();
 
 function leaseKey(shard: number): string {
@@ -478,6 +481,7 @@ export class ClusterNode {
           throw new FencedError(shard, `shard ${shard}: this node no longer holds its lease; append refused`);
         }
         for (const message of this.#messagesOf(held.epoch, batches)) {
+          if (this.settings.appendDelayMs > 0) await sleep(this.settings.appendDelayMs);
           try {
             held.position = await this.#log.append(
               shard,
