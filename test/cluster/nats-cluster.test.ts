@@ -1,0 +1,99 @@
+// Proves test/helpers/nats-cluster.ts starts a usable JetStream cluster and can take a member away and
+// bring it back: three real nats-server processes, an R3 stream, a publish acknowledged by a quorum;
+// the stream's leader is SIGKILLed and a publish is still acknowledged by the two left; the killed
+// server restarts on its ports with its store and catches up to both messages; `stop` removes the stores.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, test } from 'node:test';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
+import type { NatsCluster } from '../helpers/nats-cluster.ts';
+import { startNatsCluster } from '../helpers/nats-cluster.ts';
+
+const stream = 'CLUSTER_TEST';
+const subject = 'cluster.test';
+/** Long enough for the two servers left to elect a new stream leader (a few seconds on nats-server 2.9). */
+const failoverTimeoutMs = 10_000;
+const catchUpTimeoutMs = 10_000;
+
+let cluster: NatsCluster | undefined;
+let connection: NatsConnection | undefined;
+after(async () => {
+  await connection?.close();
+  await cluster?.stop();
+});
+
+/** Publishes until a quorum acknowledges, retrying through a leader election; returns the sequence. */
+async function publishWithin(js: JetStreamClient, body: string, timeoutMs: number): Promise<number> {
+  const deadlineMs = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const ack = await js.publish(subject, body, { msgID: body, timeout: 1_000 });
+      return ack.seq;
+    } catch (error) {
+      if (Date.now() >= deadlineMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function streamLeader(manager: JetStreamManager): Promise<string> {
+  const leader = (await manager.streams.info(stream)).cluster?.leader;
+  assert.ok(leader !== undefined && leader !== '', 'the stream has a leader');
+  return leader;
+}
+
+test('a 3-server JetStream cluster keeps an R3 stream writable with one server SIGKILLed', async () => {
+  cluster = await startNatsCluster({ size: 3 });
+  assert.equal(cluster.servers.length, 3);
+  assert.equal(cluster.natsUrl, cluster.urls.join(','));
+  for (const server of cluster.servers) assert.notEqual(server.port, 4222);
+
+  connection = await connect({
+    servers: [...cluster.urls],
+    noAsyncTraces: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+  });
+  const manager = await jetstreamManager(connection);
+  const js = jetstream(connection);
+  await manager.streams.add({
+    name: stream,
+    subjects: [subject],
+    num_replicas: 3,
+    storage: StorageType.File,
+  });
+  assert.equal(await publishWithin(js, 'first', failoverTimeoutMs), 1);
+
+  const leaderName = await streamLeader(manager);
+  const leader = cluster.servers.find((server) => server.name === leaderName);
+  assert.ok(leader !== undefined, `the stream leader ${leaderName} is one of ours`);
+  await leader.kill9();
+  assert.equal(leader.running, false);
+
+  assert.equal(await publishWithin(js, 'second', failoverTimeoutMs), 2);
+  assert.notEqual(await streamLeader(manager), leaderName, 'a new leader was elected');
+
+  await leader.restart();
+  assert.equal(leader.running, true);
+  const deadlineMs = Date.now() + catchUpTimeoutMs;
+  for (;;) {
+    const info = await manager.streams.info(stream);
+    const replicas = info.cluster?.replicas ?? [];
+    const caughtUp =
+      replicas.length === 2 && replicas.every((replica) => replica.current && !replica.offline);
+    if (caughtUp && info.state.messages === 2) break;
+    assert.ok(Date.now() < deadlineMs, `the restarted server catches up: ${JSON.stringify(info.cluster)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  await connection.close();
+  connection = undefined;
+  const dataDir = cluster.dataDir;
+  await cluster.stop();
+  cluster = undefined;
+  assert.equal(existsSync(dataDir), false, 'stop removes the temporary stores');
+});
