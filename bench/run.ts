@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { REPOSITORY_ROOT } from './children.ts';
 import type { BenchRecord } from './report.ts';
 import { gitInfo, machineInfo, terminalTable, writeResults } from './report.ts';
+import { clusterSuite } from './suites/cluster.ts';
 import { engineSuite } from './suites/engine.ts';
 import { httpSuite } from './suites/http.ts';
 import { observabilitySuite } from './suites/observability.ts';
@@ -16,7 +17,7 @@ import type { Suite } from './suites/suite.ts';
 import { PROFILES } from './suites/suite.ts';
 
 /** Every suite, in the order `npm run bench` runs them. */
-const SUITES: readonly Suite[] = [engineSuite, httpSuite, peersSuite, observabilitySuite];
+const SUITES: readonly Suite[] = [engineSuite, httpSuite, peersSuite, observabilitySuite, clusterSuite];
 
 interface Options {
   readonly full: boolean;

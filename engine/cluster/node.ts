@@ -23,11 +23,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine.ts';
-import type { ClusterHooks, ShardWrites } from './hooks.ts';
+import type { ClusterHooks, ReplicatedOp, ShardWrites } from './hooks.ts';
 import { FencedError } from './hooks.ts';
 import { Router } from './router.ts';
 import type { LogMessage } from './shard-log.ts';
-import { encodeLogMessage, LOG_MESSAGE_BYTES_MAX, ShardLog } from './shard-log.ts';
+import { encodeBatch, LOG_MESSAGE_BYTES_MAX, opsOf, ShardLog } from './shard-log.ts';
 
 export const LEASES_BUCKET = 'stockledger-leases';
 export const NODES_BUCKET = 'stockledger-nodes';
@@ -382,7 +382,7 @@ export class ClusterNode {
           marker = await this.#log.append(
             shard,
             last,
-            { epoch, node: this.settings.nodeId, ops: [] },
+            { epoch, node: this.settings.nodeId, batches: [] },
             Date.now() + this.settings.appendDeadlineMs,
             () => this.#leaseValid(held),
           );
@@ -393,13 +393,13 @@ export class ClusterNode {
         }
       }
       let caughtUp = 0;
-      let chunk: { position: number; ops: LogMessage['ops'] }[] = [];
+      let chunk: { position: number; ops: ReplicatedOp[] }[] = [];
       for await (const { position, message } of this.#log.readAfter(
         shard,
         engine.streamPosition(shard),
         marker,
       )) {
-        chunk.push({ position, ops: message.ops });
+        chunk.push({ position, ops: opsOf(message) });
         caughtUp++;
         if (chunk.length >= catchUpChunk) {
           await engine.catchUpShard(shard, chunk);
@@ -509,19 +509,19 @@ export class ClusterNode {
 
   /** Whole batches per message, as many as fit under the message size bound. */
   *#messagesOf(epoch: number, batches: ShardWrites['batches']): Generator<LogMessage> {
-    let ops: LogMessage['ops'][number][] = [];
+    let encoded: Uint8Array[] = [];
     let bytes = 0;
     for (const batch of batches) {
-      const size = encodeLogMessage({ epoch, node: this.settings.nodeId, ops: batch }).length;
-      if (ops.length > 0 && bytes + size > LOG_MESSAGE_BYTES_MAX) {
-        yield { epoch, node: this.settings.nodeId, ops };
-        ops = [];
+      const one = encodeBatch(batch);
+      if (encoded.length > 0 && bytes + one.length > LOG_MESSAGE_BYTES_MAX) {
+        yield { epoch, node: this.settings.nodeId, batches: encoded };
+        encoded = [];
         bytes = 0;
       }
-      ops.push(...batch);
-      bytes += size;
+      encoded.push(one);
+      bytes += one.length;
     }
-    if (ops.length > 0) yield { epoch, node: this.settings.nodeId, ops };
+    if (encoded.length > 0) yield { epoch, node: this.settings.nodeId, batches: encoded };
   }
 
   /** Leaves gracefully: out of the membership, every shard handed over, then disconnects. */

@@ -21,11 +21,15 @@ const NODE_HEADER = 'Stockledger-Node';
 /** A message stays well under nats-server's default 1 MB max_payload; batches are split between them. */
 export const LOG_MESSAGE_BYTES_MAX = 768 * 1024;
 
-/** One message: the writes of one or more whole batches of the shard (none: an epoch marker). */
+/**
+ * One message: the writes of one or more whole batches of the shard, each batch's operations encoded
+ * on their own (so a message is put together from encoded batches without encoding them again); none
+ * for an epoch marker.
+ */
 export interface LogMessage {
   readonly epoch: number;
   readonly node: string;
-  readonly ops: readonly ReplicatedOp[];
+  readonly batches: readonly Uint8Array[];
 }
 
 // Plain msgpack (no shared structures): each message decodes on its own, on any node.
@@ -37,6 +41,17 @@ export function encodeLogMessage(message: LogMessage): Uint8Array {
 
 export function decodeLogMessage(bytes: Uint8Array): LogMessage {
   return packr.unpack(bytes) as LogMessage;
+}
+
+export function encodeBatch(ops: readonly ReplicatedOp[]): Uint8Array {
+  return packr.pack(ops);
+}
+
+/** Every operation of a message, in order. */
+export function opsOf(message: LogMessage): ReplicatedOp[] {
+  const ops: ReplicatedOp[] = [];
+  for (const batch of message.batches) ops.push(...(packr.unpack(batch) as ReplicatedOp[]));
+  return ops;
 }
 
 export function logSubject(shard: number): string {
