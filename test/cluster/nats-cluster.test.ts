@@ -18,21 +18,28 @@ const subject = 'cluster.test';
 /** Long enough for the two servers left to elect a new stream leader (a few seconds on nats-server 2.9). */
 const failoverTimeoutMs = 10_000;
 const catchUpTimeoutMs = 10_000;
+const requestTimeoutMs = 2_000;
 
 let cluster: NatsCluster | undefined;
 let connection: NatsConnection | undefined;
 after(async () => {
-  await connection?.close();
-  await cluster?.stop();
+  try {
+    await connection?.close();
+  } finally {
+    await cluster?.stop();
+  }
 });
 
-/** Publishes until a quorum acknowledges, retrying through a leader election; returns the sequence. */
-async function publishWithin(js: JetStreamClient, body: string, timeoutMs: number): Promise<number> {
+/**
+ * Retries `attempt` until it succeeds or `timeoutMs` passes: while a killed server's groups elect new
+ * leaders (the stream's, and the JetStream meta group's if it led that too), requests time out or are
+ * refused as temporarily unavailable.
+ */
+async function within<T>(timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
   const deadlineMs = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const ack = await js.publish(subject, body, { msgID: body, timeout: 1_000 });
-      return ack.seq;
+      return await attempt();
     } catch (error) {
       if (Date.now() >= deadlineMs) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -40,8 +47,17 @@ async function publishWithin(js: JetStreamClient, body: string, timeoutMs: numbe
   }
 }
 
+/** Publishes until a quorum acknowledges; the message id makes a retried publish that did land a duplicate. */
+async function publishWithin(js: JetStreamClient, body: string, timeoutMs: number): Promise<number> {
+  const ack = await within(timeoutMs, () =>
+    js.publish(subject, body, { msgID: body, timeout: requestTimeoutMs }),
+  );
+  return ack.seq;
+}
+
 async function streamLeader(manager: JetStreamManager): Promise<string> {
-  const leader = (await manager.streams.info(stream)).cluster?.leader;
+  const info = await within(failoverTimeoutMs, () => manager.streams.info(stream));
+  const leader = info.cluster?.leader;
   assert.ok(leader !== undefined && leader !== '', 'the stream has a leader');
   return leader;
 }
@@ -58,7 +74,8 @@ test('a 3-server JetStream cluster keeps an R3 stream writable with one server S
     maxReconnectAttempts: -1,
     reconnectTimeWait: 100,
   });
-  const manager = await jetstreamManager(connection);
+  // A short request timeout, so a request lost in an election is retried well within the deadlines.
+  const manager = await jetstreamManager(connection, { timeout: requestTimeoutMs });
   const js = jetstream(connection);
   await manager.streams.add({
     name: stream,
@@ -81,7 +98,7 @@ test('a 3-server JetStream cluster keeps an R3 stream writable with one server S
   assert.equal(leader.running, true);
   const deadlineMs = Date.now() + catchUpTimeoutMs;
   for (;;) {
-    const info = await manager.streams.info(stream);
+    const info = await within(catchUpTimeoutMs, () => manager.streams.info(stream));
     const replicas = info.cluster?.replicas ?? [];
     const caughtUp =
       replicas.length === 2 && replicas.every((replica) => replica.current && !replica.offline);
