@@ -128,7 +128,8 @@ export async function serve(initialConfig: Config, options: ServeOptions = {}): 
   let pos: PosIngest | null = null;
   let feeds: Feeds | null = null;
   try {
-    if (config.pos.natsUrl !== null) pos = await startPosIngest({ engine, logger, url: config.pos.natsUrl });
+    if (config.pos.natsUrl !== null)
+      pos = await startPosIngest({ engine, logger, url: config.pos.natsUrl, cluster });
     if (feedsConfigured(config)) feeds = await startFeeds({ engine, config, logger });
   } catch (error) {
     await pos?.stop();

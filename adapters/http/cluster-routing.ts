@@ -92,6 +92,17 @@ function headerOf(type: CommandType, input: Record<string, unknown>): { kind: st
   return null;
 }
 
+/** The header a creating mutation makes, whose shard is then known without asking. */
+function createdHeaderOf(
+  type: CommandType,
+  input: Record<string, unknown>,
+): { kind: string; id: string } | null {
+  if (type === 'reserve') return { kind: 'reservation', id: String(input.reservationId) };
+  if (type === 'return') return { kind: 'return', id: String(input.returnId) };
+  if (type === 'transfer') return { kind: 'transfer', id: String(input.transferId) };
+  return null;
+}
+
 /** Where a header lives, by what this node's store holds (its location never changes). */
 export function localHeaderShard(services: Services, kind: string, id: string): number | null {
   const engine = services.engine;
@@ -110,10 +121,25 @@ export function localHeaderShard(services: Services, kind: string, id: string): 
   return null;
 }
 
+/**
+ * The shard of a header: from this node's store, or by asking the nodes. A header no node has is in no
+ * shard yet: `planned` (its endpoint answers 404 there). When not every node answered, 503: retry.
+ */
 async function shardOfHeader(services: Services, kind: string, id: string, planned: number): Promise<number> {
   const local = localHeaderShard(services, kind, id);
   if (local !== null) return local;
-  return (await services.cluster!.router.find(kind, id)) ?? planned;
+  const cluster = services.cluster!;
+  const found = await cluster.router.find(kind, id, Math.max(1, cluster.stats().liveNodes));
+  if (found === 'absent') return planned;
+  if (found === 'unknown') {
+    throw new HttpError(
+      'SHARD_UNAVAILABLE',
+      `could not find the shard of ${kind} ${id} in time; retry shortly`,
+      { id },
+      1,
+    );
+  }
+  return found;
 }
 
 /**
@@ -131,6 +157,8 @@ export async function routeMutation<Input>(
   let shard = plannedShard;
   const header = headerOf(mutation.type, input as Record<string, unknown>);
   if (header !== null) shard = await shardOfHeader(services, header.kind, header.id, plannedShard);
+  const created = createdHeaderOf(mutation.type, input as Record<string, unknown>);
+  if (created !== null) cluster.router.remember(created.kind, created.id, shard);
   if (cluster.owns(shard)) return null;
   const item: RoutedItem = {
     t: 'm',
@@ -211,10 +239,7 @@ export function installClusterRouting(app: FastifyInstance, services: Services):
     ),
   );
   for (const kind of ['reservation', 'return', 'transfer']) {
-    cluster.router.answerFind(kind, (id) => {
-      const shard = localHeaderShard(services, kind, id);
-      return shard !== null && cluster.owns(shard) ? shard : null;
-    });
+    cluster.router.answerFind(kind, (id) => localHeaderShard(services, kind, id));
   }
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'GET' || request.headers[FORWARDED_HEADER] !== undefined) return;

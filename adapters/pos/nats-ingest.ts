@@ -19,6 +19,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType } fr
 import type { NatsConnection } from '@nats-io/transport-node';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import type { ClusterNode } from '../../engine/cluster/node.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { LOCAL_ACCESS } from '../http/auth.ts';
 import { toHttpError } from '../http/errors.ts';
@@ -78,6 +79,8 @@ export interface PosIngestOptions {
   readonly engine: Engine;
   readonly logger: Logger;
   readonly url: string;
+  /** Cluster mode: sales for shards another node owns are routed to it, as the HTTP API's are. */
+  readonly cluster?: ClusterNode | undefined;
 }
 
 type Handled = 'applied' | 'duplicate' | 'dead-lettered' | 'redelivered';
@@ -109,7 +112,7 @@ export async function startPosIngest(options: PosIngestOptions): Promise<PosInge
   const log = logger.child({ component: 'pos-ingest' });
   const connection = await connectNats(options.url, 'stockledger-pos', log);
   try {
-    const ingest = await startOn(connection, engine, log);
+    const ingest = await startOn(connection, engine, log, options.cluster);
     ingests.set(engine, ingest);
     return ingest;
   } catch (error) {
@@ -118,7 +121,12 @@ export async function startPosIngest(options: PosIngestOptions): Promise<PosInge
   }
 }
 
-async function startOn(connection: NatsConnection, engine: Engine, log: Logger): Promise<PosIngest> {
+async function startOn(
+  connection: NatsConnection,
+  engine: Engine,
+  log: Logger,
+  cluster: ClusterNode | undefined,
+): Promise<PosIngest> {
   const gate = priorityGateOf(engine);
   const tracker = registerTrackerOf(engine);
   const unsubscribeGaps = tracker.onGap((register, gap) => {
@@ -132,6 +140,7 @@ async function startOn(connection: NatsConnection, engine: Engine, log: Logger):
     config: engine.config,
     // Sales hold nothing: the open-reservation cap does not apply (0 = counts nothing).
     openReservations: new OpenReservations(engine, 0),
+    cluster,
   };
   const manager = await jetstreamManager(connection);
   await ensureStream(manager, {

@@ -72,6 +72,17 @@ export function registerClusterMetrics(registry: Registry, cluster: ClusterNode)
     'Routed items retried because their shard was moving',
     () => cluster.router.stats().retries,
   );
+  new Gauge({
+    name: 'stockledger_cluster_route_failures',
+    help: 'Routed requests or items that failed and were retried, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, count] of cluster.router.stats().failures)
+        this.set({ reason: reason.replace(/[^A-Za-z0-9 _.-]/g, '_') }, count);
+    },
+  });
   const latency = new Histogram({
     name: 'stockledger_cluster_routing_seconds',
     help: 'Round trip of one routed micro-batch to the owner and back',

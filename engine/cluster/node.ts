@@ -255,6 +255,17 @@ export class ClusterNode {
     const seen = this.#view.get(shard);
     if (seen === undefined || seen.revision < entry.revision)
       this.#view.set(shard, { value, revision: entry.revision });
+    // A lease just released (a handover) is taken at once by its preferred node, not at its next tick.
+    if (
+      value.owner === '' &&
+      !this.#leaving &&
+      this.#engine !== null &&
+      !this.#held.has(shard) &&
+      !this.#moving.has(shard) &&
+      this.#preferred(shard) === this.settings.nodeId
+    ) {
+      void this.#take(shard);
+    }
   }
 
   async #heartbeat(): Promise<void> {
@@ -299,10 +310,14 @@ export class ClusterNode {
       if (free && (preferred === this.settings.nodeId || abandoned)) void this.#take(shard);
     }
     if (!this.#settled) {
+      // Settled (ready) once every shard has an owner and this node holds just the shards it is due.
       let covered = 0;
-      for (let shard = 0; shard < this.settings.shardCount; shard++)
+      let balanced = this.#moving.size === 0;
+      for (let shard = 0; shard < this.settings.shardCount; shard++) {
         if (this.ownerOf(shard) !== '') covered++;
-      if (covered === this.settings.shardCount) {
+        if ((this.#preferred(shard) === this.settings.nodeId) !== this.owns(shard)) balanced = false;
+      }
+      if (covered === this.settings.shardCount && balanced) {
         this.#settled = true;
         this.#logger.info(
           { owned: this.ownedShards().length, nodes: this.#members },

@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const itemsPerRequestMax = 256;
 const requestTimeoutMs = 5_000;
+/** Header locations remembered (kind, id -> shard). */
+const foundMax = 100_000;
 
 /** What travels: opaque to the router; the HTTP layer defines items and their results. */
 export type RoutedItem = unknown;
@@ -42,6 +44,7 @@ export interface RouterStats {
   readonly requests: number;
   readonly items: number;
   readonly retries: number;
+  readonly failures: ReadonlyMap<string, number>;
 }
 
 export function cmdSubject(shard: number): string {
@@ -62,6 +65,9 @@ export class Router {
   readonly #queues = new Map<number, Pending[]>();
   readonly #served = new Map<number, Subscription>();
   #flushScheduled = false;
+  readonly #found = new Map<string, number>();
+  /** Routed requests that failed as a whole, by the NATS error's code (no responders, timeout ...). */
+  readonly #failures = new Map<string, number>();
   #handler: RoutedHandler | null = null;
   #requests = 0;
   #items = 0;
@@ -80,7 +86,7 @@ export class Router {
   }
 
   stats(): RouterStats {
-    return { requests: this.#requests, items: this.#items, retries: this.#retries };
+    return { requests: this.#requests, items: this.#items, retries: this.#retries, failures: this.#failures };
   }
 
   /** Sends one item to the owner of `shard`; resolves with its result (never rejects). */
@@ -128,6 +134,8 @@ export class Router {
       for (const listener of this.onLatency) listener((performance.now() - sentMs) / 1_000);
     } catch (error) {
       // No responder (the shard is between owners), a timeout, a reconnect: every item again.
+      const reason = (error as { code?: string }).code ?? (error as Error).name ?? 'error';
+      this.#failures.set(reason, (this.#failures.get(reason) ?? 0) + 1);
       this.#logger.debug({ err: error, shard }, 'routed request failed; retrying');
       results = batch.map(() => unavailable(shard, `shard ${shard} has no owner answering right now`));
     }
@@ -142,6 +150,8 @@ export class Router {
         continue;
       }
       this.#retries++;
+      const why = result.error.message.slice(0, 40);
+      this.#failures.set(why, (this.#failures.get(why) ?? 0) + 1);
       pending.attempt++;
       const delayMs = Math.min(500, 25 * 2 ** Math.min(pending.attempt, 5));
       setTimeout(() => this.#enqueue(shard, pending), delayMs);
@@ -184,24 +194,55 @@ export class Router {
     this.#served.delete(shard);
   }
 
-  /** Asks every node for the shard of a header (reservation, return, transfer); null when none knows. */
-  async find(kind: string, id: string): Promise<number | null> {
+  /**
+   * The shard of a header (reservation, return, transfer), asking every live node: each answers the
+   * shard if its store has the header (its location never changes, so any copy tells) or null. A
+   * number when one knows it, 'absent' when all `nodes` answered that none does, 'unknown' when not all
+   * answered in time (the caller answers 503 and the client retries).
+   */
+  async find(kind: string, id: string, nodes: number): Promise<number | 'absent' | 'unknown'> {
+    const key = `${kind}\u0000${id}`;
+    const cached = this.#found.get(key);
+    if (cached !== undefined) return cached;
+    let answers = 0;
     try {
-      const reply = await this.#nc.request(`inv.find.${kind}`, packr.pack(id), { timeout: 300 });
-      const shard = packr.unpack(reply.data) as unknown;
-      return typeof shard === 'number' ? shard : null;
-    } catch {
-      return null;
+      const replies = await this.#nc.requestMany(`inv.find.${kind}`, packr.pack(id), {
+        strategy: 'count',
+        maxMessages: nodes,
+        maxWait: 2_000,
+      });
+      for await (const reply of replies) {
+        answers++;
+        const shard = packr.unpack(reply.data) as unknown;
+        if (typeof shard === 'number') {
+          this.remember(kind, id, shard);
+          return shard;
+        }
+      }
+    } catch (error) {
+      this.#logger.debug({ err: error, kind, id }, 'finding a header failed');
+    }
+    return answers >= nodes ? 'absent' : 'unknown';
+  }
+
+  /** Where a header lives, once known (it never moves); bounded, oldest forgotten first. */
+  remember(kind: string, id: string, shard: number): void {
+    const key = `${kind}\u0000${id}`;
+    this.#found.set(key, shard);
+    if (this.#found.size > foundMax) {
+      for (const oldest of this.#found.keys()) {
+        this.#found.delete(oldest);
+        break;
+      }
     }
   }
 
-  /** Answers `inv.find.<kind>` for the headers of shards this node owns. */
+  /** Answers `inv.find.<kind>`: the header's shard when this node's store has it, else null. */
   answerFind(kind: string, locate: (id: string) => number | null): Subscription {
     return this.#nc.subscribe(`inv.find.${kind}`, {
       callback: (error, message) => {
         if (error !== null) return;
-        const shard = locate(packr.unpack(message.data) as string);
-        if (shard !== null) message.respond(packr.pack(shard));
+        message.respond(packr.pack(locate(packr.unpack(message.data) as string)));
       },
     });
   }

@@ -156,3 +156,31 @@ export function locationsOverShards(shards: number, perShard: number): string[] 
   }
   return [...byShard.values()].flat();
 }
+
+/**
+ * Waits until the leases are spread evenly over exactly these nodes (each holds floor or ceil of
+ * shards / nodes, none is free): a start or a join has finished rebalancing.
+ */
+export async function waitBalanced(
+  natsUrl: string,
+  nodes: readonly TestNode[],
+  shards: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const low = Math.floor(shards / nodes.length);
+  for (;;) {
+    const counts = new Map<string, number>();
+    for (const { owner } of (await leaseOwners(natsUrl)).values())
+      counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
+    const even = nodes.every((node) => {
+      const count = counts.get(node.id) ?? 0;
+      return count === low || count === low + 1;
+    });
+    if (even && total === shards && !counts.has('')) return;
+    if (Date.now() > deadline)
+      throw new Error(`leases not balanced in ${timeoutMs} ms: ${JSON.stringify([...counts])}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
