@@ -133,7 +133,9 @@ async function w1(context: SuiteContext): Promise<BenchRecord[]> {
             progress(
               text
                 .split('\n')
-                .filter((line) => /^stockledger_cluster_(handovers_total|failovers_total|nodes|leases_held) /.test(line))
+                .filter((line) =>
+                  /^stockledger_cluster_(handovers_total|failovers_total|nodes|leases_held) /.test(line),
+                )
                 .join('; '),
             );
         }

@@ -117,6 +117,7 @@ export class ClusterNode {
   readonly #moving = new Set<number>();
   #engine: Engine | null = null;
   #members: string[] = [];
+  #lastListing = '';
   #timer: NodeJS.Timeout | null = null;
   #ticking: Promise<void> | null = null;
   #leaving = false;
@@ -274,7 +275,11 @@ export class ClusterNode {
     const members: string[] = [];
     for await (const key of await this.#nodes.keys()) members.push(key.slice('node.'.length));
     if (!members.includes(this.settings.nodeId)) members.push(this.settings.nodeId);
-    this.#members = members.sort();
+    const listed = members.sort().join(',');
+    // A listing can miss a key being rewritten at that moment: a change counts once two listings in a
+    // row agree on it, so one odd listing does not move shards back and forth.
+    if (this.#members.length === 0 || listed === this.#lastListing) this.#members = members;
+    this.#lastListing = listed;
   }
 
   #preferred(shard: number): string {
