@@ -134,7 +134,7 @@ async function w1(context: SuiteContext): Promise<BenchRecord[]> {
               text
                 .split('\n')
                 .filter((line) =>
-                  /^stockledger_cluster_(handovers_total|failovers_total|nodes|leases_held) /.test(line),
+                  /^stockledger_cluster_(handovers_total|failovers_total|route_failures|refused)/.test(line),
                 )
                 .join('; '),
             );

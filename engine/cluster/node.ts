@@ -62,6 +62,8 @@ interface Held {
   position: number;
   /** True once caught up: the node takes the shard's jobs. */
   serving: boolean;
+  /** Being handed over: no more renewals (the release needs the revision as it is). */
+  releasing?: boolean;
 }
 
 export interface ClusterStats {
@@ -119,6 +121,9 @@ export class ClusterNode {
   #members: string[] = [];
   #lastListing = '';
   #timer: NodeJS.Timeout | null = null;
+  #renewTimer: NodeJS.Timeout | null = null;
+  /** Shards whose renewal is under way (one at a time per shard). */
+  readonly #renewing = new Set<number>();
   #ticking: Promise<void> | null = null;
   #leaving = false;
   #failovers = 0;
@@ -236,6 +241,9 @@ export class ClusterNode {
       });
     }, tickMs);
     this.#timer.unref();
+    // Renewals on their own timer: a slow membership listing or a take never delays them.
+    this.#renewTimer = setInterval(() => this.#renew(), tickMs);
+    this.#renewTimer.unref();
   }
 
   async #watchLeases(): Promise<void> {
@@ -294,7 +302,6 @@ export class ClusterNode {
     } catch (error) {
       this.#logger.warn({ err: error }, 'membership heartbeat failed');
     }
-    await this.#renew();
     if (this.#leaving) return;
     const now = Date.now();
     // Takes and handovers run in the background (#moving marks them), so a long catch-up never holds
@@ -332,36 +339,39 @@ export class ClusterNode {
     }
   }
 
-  async #renew(): Promise<void> {
-    await Promise.all(
-      [...this.#held].map(async ([shard, held]) => {
-        const sentMs = Date.now();
-        const value: LeaseValue = {
-          owner: this.settings.nodeId,
-          epoch: held.epoch,
-          expiresAtMs: sentMs + this.settings.leaseTtlMs,
-        };
-        try {
-          held.revision = await this.#leases.update(
-            leaseKey(shard),
-            encoder.encode(JSON.stringify(value)),
-            held.revision,
-          );
-          held.expiresAtMs = value.expiresAtMs;
-        } catch (error) {
-          if (isWrongRevision(error)) {
-            this.#logger.warn(
-              { shard, epoch: held.epoch },
-              'cluster: lease lost to another node; stepping down',
-            );
-            await this.#stepDown(shard);
-          } else {
-            // NATS unreachable for a moment: the lease stays ours until it runs out by our clock.
-            this.#logger.warn({ err: error, shard }, 'cluster: lease renewal failed');
-          }
-        }
-      }),
-    );
+  #renew(): void {
+    if (this.#leaving) return;
+    for (const [shard, held] of this.#held) {
+      if (this.#renewing.has(shard) || held.releasing === true) continue;
+      this.#renewing.add(shard);
+      void this.#renewOne(shard, held).finally(() => this.#renewing.delete(shard));
+    }
+  }
+
+  async #renewOne(shard: number, held: Held): Promise<void> {
+    const sentMs = Date.now();
+    const value: LeaseValue = {
+      owner: this.settings.nodeId,
+      epoch: held.epoch,
+      expiresAtMs: sentMs + this.settings.leaseTtlMs,
+    };
+    try {
+      held.revision = await this.#leases.update(
+        leaseKey(shard),
+        encoder.encode(JSON.stringify(value)),
+        held.revision,
+      );
+      held.expiresAtMs = value.expiresAtMs;
+    } catch (error) {
+      if (this.#held.get(shard) !== held) return;
+      if (isWrongRevision(error)) {
+        this.#logger.warn({ shard, epoch: held.epoch }, 'cluster: lease lost to another node; stepping down');
+        await this.#stepDown(shard);
+      } else {
+        // NATS unreachable for a moment: the lease stays ours until it runs out by our clock.
+        this.#logger.warn({ err: error, shard }, 'cluster: lease renewal failed');
+      }
+    }
   }
 
   async #take(shard: number): Promise<void> {
@@ -471,6 +481,8 @@ export class ClusterNode {
       held.serving = false;
       this.router.unserve(shard);
       await this.#engine?.releaseShard(shard);
+      held.releasing = true;
+      while (this.#renewing.has(shard)) await sleep(5);
       const value: LeaseValue = { owner: '', epoch: held.epoch, expiresAtMs: 0 };
       try {
         await this.#leases.update(leaseKey(shard), encoder.encode(JSON.stringify(value)), held.revision);
@@ -549,6 +561,7 @@ export class ClusterNode {
     if (this.#leaving) return;
     this.#leaving = true;
     if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#renewTimer !== null) clearInterval(this.#renewTimer);
     await this.#ticking;
     try {
       await this.#nodes.delete(`node.${this.settings.nodeId}`);
@@ -561,6 +574,7 @@ export class ClusterNode {
 
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#renewTimer !== null) clearInterval(this.#renewTimer);
     await this.nc.drain().catch(() => {});
   }
 }

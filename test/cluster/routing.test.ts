@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { AVAILABILITY_STREAM, availabilitySubject } from '../../adapters/feeds/nats-feed.ts';
 import type { TestNode } from '../helpers/cluster-nodes.ts';
 import {
   removeDataDir,
@@ -134,6 +137,40 @@ test('commands sent to any node land on the owner and answer as in embedded mode
         );
       }
     }
+  }
+  // Events out: the cluster's NATS has each SKU-location's last availability update on INV_AVAIL (the
+  // owner publishes one on commit when the status, a policy or a threshold changes), and its status is
+  // the status the nodes answer.
+  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  try {
+    const manager = await jetstreamManager(nc);
+    let checked = 0;
+    for (const location of LOCATIONS) {
+      for (const sku of SKUS) {
+        const position = (await send(() => [embeddedAddress], `/v1/stock/${location}/${sku}`, null)).body as {
+          version: number;
+          status: string;
+        };
+        if (position.version === 0) continue;
+        const deadline = Date.now() + 5_000;
+        for (;;) {
+          const last = await manager.streams
+            .getMessage(AVAILABILITY_STREAM, { last_by_subj: availabilitySubject(location, sku) })
+            .catch(() => null);
+          const update = JSON.parse(last?.string() ?? '{}') as { status?: string };
+          if (update.status === position.status) break;
+          assert.ok(
+            Date.now() < deadline,
+            `inv.avail for ${location}/${sku}: ${JSON.stringify(update)} vs ${position.status}`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        checked++;
+      }
+    }
+    assert.ok(checked > 0);
+  } finally {
+    await nc.close();
   }
   // The owners did the work: routed requests show on the nodes' metrics, and the shards are spread.
   let routed = 0;

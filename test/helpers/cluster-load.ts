@@ -158,8 +158,8 @@ export function locationsOverShards(shards: number, perShard: number): string[] 
 }
 
 /**
- * Waits until the leases are spread evenly over exactly these nodes (each holds floor or ceil of
- * shards / nodes, none is free): a start or a join has finished rebalancing.
+ * Waits until every shard is held by its preferred node among exactly these nodes (the sorted ids,
+ * `shard mod n`, as engine/cluster/node.ts spreads them): a start or a join has finished rebalancing.
  */
 export async function waitBalanced(
   natsUrl: string,
@@ -168,19 +168,15 @@ export async function waitBalanced(
   timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const low = Math.floor(shards / nodes.length);
+  const ids = nodes.map((node) => node.id).sort();
   for (;;) {
-    const counts = new Map<string, number>();
-    for (const { owner } of (await leaseOwners(natsUrl)).values())
-      counts.set(owner, (counts.get(owner) ?? 0) + 1);
-    const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
-    const even = nodes.every((node) => {
-      const count = counts.get(node.id) ?? 0;
-      return count === low || count === low + 1;
-    });
-    if (even && total === shards && !counts.has('')) return;
+    const owners = await leaseOwners(natsUrl);
+    let placed = 0;
+    for (let shard = 0; shard < shards; shard++)
+      if (owners.get(shard)?.owner === ids[shard % ids.length]) placed++;
+    if (placed === shards) return;
     if (Date.now() > deadline)
-      throw new Error(`leases not balanced in ${timeoutMs} ms: ${JSON.stringify([...counts])}`);
+      throw new Error(`leases not balanced in ${timeoutMs} ms: ${JSON.stringify([...owners])}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
