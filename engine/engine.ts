@@ -74,6 +74,8 @@ import { TransferCoordinator } from './transfers.ts';
 
 /** Batches applied but not yet durable, at most; beyond this, draining waits (back-pressure on the disk). */
 const inflightBatchesMax = 8;
+/** The same in cluster mode, where a batch is one shard's: as many as there are shards busy, within reason. */
+const inflightClusterBatchesMax = 64;
 /** Idempotency records pruned per background pass, so pruning never holds the writer for long. */
 const prunePerPassMax = 5_000;
 const pruneIntervalMs = 60_000;
@@ -724,7 +726,8 @@ export class Engine {
 
   #drain(): void {
     if (this.#fatal !== null) return;
-    while (this.#inflight < inflightBatchesMax && this.#mailboxDepth > 0) {
+    const inflightMax = this.#cluster === null ? inflightBatchesMax : inflightClusterBatchesMax;
+    while (this.#inflight < inflightMax && this.#mailboxDepth > 0) {
       const batch = new Batch(++this.#batchNumber, this.#clock.now());
       this.#fill(batch);
       if (batch.isEmpty) continue;
