@@ -159,6 +159,8 @@ test('commands sent to any node land on the owner and answer as in embedded mode
             .catch(() => null);
           const update = JSON.parse(last?.string() ?? '{}') as { status?: string };
           if (update.status === position.status) break;
+          // A SKU-location that never left its first status (out of stock) has had no update to send.
+          if (last === null && position.status === 'outOfStock') break;
           assert.ok(
             Date.now() < deadline,
             `inv.avail for ${location}/${sku}: ${JSON.stringify(update)} vs ${position.status}`,
