@@ -231,8 +231,11 @@ export class ClusterNode {
   /** Starts the lease loop; `engine` was created with this node's hooks. */
   async start(engine: Engine): Promise<void> {
     this.#engine = engine;
-    await this.#watchLeases();
-    await this.#heartbeat();
+    // Right after the buckets are made (R3 on a cluster that is still electing their leaders), the
+    // first calls may be refused for a moment ("jetstream not enabled", timeouts): retry them.
+    const deadline = Date.now() + 60_000;
+    await withRetries('watching the leases bucket', this.#logger, deadline, () => this.#watchLeases());
+    await withRetries('joining the membership', this.#logger, deadline, () => this.#heartbeat());
     const tickMs = Math.max(50, Math.floor(this.settings.leaseTtlMs / 3));
     this.#timer = setInterval(() => {
       if (this.#ticking !== null) return;
