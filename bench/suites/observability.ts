@@ -185,14 +185,13 @@ async function stockExtraLocations(engine: Engine): Promise<void> {
   const commands: CommandInput[] = [];
   for (let index = 0; index < extraLocations; index++) {
     const qty = index % 10;
-    if (qty === 0) continue;
-    commands.push({
-      type: 'receive',
+    const target = {
       commandId: `dashboard.stock.${index}` as CommandInput['commandId'],
       sku: sku('DASH-SKU'),
       location: locationId(`dash-${String(index).padStart(5, '0')}`),
-      qty,
-    });
+    };
+    // Out of stock ones are counted at zero, so that they exist (a location with no event has no cell).
+    commands.push(qty === 0 ? { ...target, type: 'count', counted: 0 } : { ...target, type: 'receive', qty });
   }
   for (let start = 0; start < commands.length; start += 2_000)
     await engine.submit(commands.slice(start, start + 2_000), { correlationId: null, source: 'bench:stock' });
