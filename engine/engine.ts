@@ -1076,26 +1076,32 @@ export class Engine {
     const failing = group.find((batch) => batch.number === faults.failCommitAtBatch);
     const numbers = `${group[0]!.number}..${group.at(-1)!.number}`;
     const startedMs = performance.now();
+    // The watchdog times the disk. In cluster mode it starts when the group reaches LMDB: the stream
+    // append before it waits out NATS outages for as long as the lease holds (engine/cluster/node.ts).
+    let watchdog: NodeJS.Timeout | null = null;
+    const arm = () => {
+      watchdog ??= setTimeout(() => {
+        this.#fail(
+          new FatalCommitError(
+            `commit of batches ${numbers} did not reach the disk in ${this.config.commitWatchdogMs} ms`,
+          ),
+        );
+      }, this.config.commitWatchdogMs);
+    };
     const written = stalled
       ? new Promise<void>(() => {})
       : this.#cluster !== null
-        ? this.#replicateThenWrite(this.#cluster, group, failing)
+        ? this.#replicateThenWrite(this.#cluster, group, failing, () => arm())
         : this.store.root.childTransaction(() => {
             for (const batch of group) this.#write(batch, this.store);
             if (failing !== undefined) {
               throw new FatalCommitError(`injected write failure in batch ${failing.number}`);
             }
           });
-    const watchdog = setTimeout(() => {
-      this.#fail(
-        new FatalCommitError(
-          `commit of batches ${numbers} did not reach the disk in ${this.config.commitWatchdogMs} ms`,
-        ),
-      );
-    }, this.config.commitWatchdogMs);
+    if (this.#cluster === null || stalled) arm();
     written.then(
       () => {
-        clearTimeout(watchdog);
+        if (watchdog !== null) clearTimeout(watchdog);
         this.#writing = false;
         if (this.#fatal !== null) return;
         const commitMs = performance.now() - startedMs;
@@ -1114,7 +1120,7 @@ export class Engine {
         this.#drain();
       },
       (error: unknown) => {
-        clearTimeout(watchdog);
+        if (watchdog !== null) clearTimeout(watchdog);
         if (error instanceof FencedError) {
           // Another node holds the shard now: nothing of these batches may be answered as done. The
           // callers are told to retry (at the new owner), and the node stops; it recovers from disk.
@@ -1135,7 +1141,12 @@ export class Engine {
    * the expected last sequence and the lease epoch), and only then written to LMDB, in one transaction
    * with the streams' positions. A refused append rejects with FencedError and nothing reaches LMDB.
    */
-  async #replicateThenWrite(cluster: ClusterHooks, group: readonly Batch[], failing: Batch | undefined) {
+  async #replicateThenWrite(
+    cluster: ClusterHooks,
+    group: readonly Batch[],
+    failing: Batch | undefined,
+    armWatchdog: () => void,
+  ) {
     const byShard = new Map<number, ReplicatedOp[][]>();
     const local: ReplicatedOp[] = [];
     for (const batch of group) {
@@ -1151,6 +1162,7 @@ export class Engine {
     }
     const writes: ShardWrites[] = [...byShard].map(([shard, batches]) => ({ shard, batches }));
     const positions = writes.length === 0 ? new Map<number, number>() : await cluster.replicate(writes);
+    armWatchdog();
     await this.store.root.childTransaction(() => {
       for (const { batches } of writes) for (const ops of batches) applyOps(this.store, ops);
       applyOps(this.store, local);

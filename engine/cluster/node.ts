@@ -26,7 +26,7 @@ import type { Engine } from '../engine.ts';
 import type { ClusterHooks, ReplicatedOp, ShardWrites } from './hooks.ts';
 import { FencedError } from './hooks.ts';
 import { Router } from './router.ts';
-import type { LogMessage } from './shard-log.ts';
+import type { LeaseState, LogMessage } from './shard-log.ts';
 import { encodeBatch, LOG_MESSAGE_BYTES_MAX, opsOf, ShardLog } from './shard-log.ts';
 
 export const LEASES_BUCKET = 'stockledger-leases';
@@ -195,6 +195,12 @@ export class ClusterNode {
   owns(shard: number): boolean {
     const held = this.#held.get(shard);
     return held?.serving === true && this.#leaseValid(held);
+  }
+
+  /** What an append on this shard may do now (see ShardLog.append). */
+  #leaseState(shard: number, held: Held): LeaseState {
+    if (this.#held.get(shard) !== held) return 'lost';
+    return this.#leaseValid(held) ? 'valid' : 'lapsed';
   }
 
   #leaseValid(held: Held): boolean {
@@ -417,7 +423,7 @@ export class ClusterNode {
             last,
             { epoch, node: this.settings.nodeId, batches: [] },
             Date.now() + this.settings.appendDeadlineMs,
-            () => this.#leaseValid(held),
+            () => this.#leaseState(shard, held),
           );
           break;
         } catch (error) {
@@ -507,7 +513,7 @@ export class ClusterNode {
     await Promise.all(
       writes.map(async ({ shard, batches }) => {
         const held = this.#held.get(shard);
-        if (held === undefined || !this.#leaseValid(held)) {
+        if (held === undefined) {
           this.#refusedAppends++;
           this.#logger.warn(
             { shard, refusedAppends: this.#refusedAppends },
@@ -518,12 +524,14 @@ export class ClusterNode {
         for (const message of this.#messagesOf(held.epoch, batches)) {
           if (this.settings.appendDelayMs > 0) await sleep(this.settings.appendDelayMs);
           try {
+            // No deadline: while the lease is ours (or lapsed but not lost) the append is retried, through
+            // NATS leader elections and outages; the mailboxes fill meanwhile and answer 503 OVERLOADED.
             held.position = await this.#log.append(
               shard,
               held.position,
               message,
-              Date.now() + this.settings.appendDeadlineMs,
-              () => this.#leaseValid(held),
+              Number.POSITIVE_INFINITY,
+              () => this.#leaseState(shard, held),
             );
           } catch (error) {
             if (error instanceof FencedError) {

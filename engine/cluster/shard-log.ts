@@ -16,6 +16,8 @@ import type { ReplicatedOp } from './hooks.ts';
 import { FencedError } from './hooks.ts';
 
 export const LOG_STREAM = 'INV_LOG';
+/** Whether an append may be made now: valid, lapsed (not renewed in time: wait), or lost to another node. */
+export type LeaseState = 'valid' | 'lapsed' | 'lost';
 const EPOCH_HEADER = 'Stockledger-Epoch';
 const NODE_HEADER = 'Stockledger-Node';
 /** A message stays well under nats-server's default 1 MB max_payload; batches are split between them. */
@@ -113,16 +115,26 @@ export class ShardLog {
     expected: number,
     message: LogMessage,
     deadlineMs: number,
-    isStillOwner: () => boolean,
+    lease: () => LeaseState,
   ): Promise<number> {
     const bytes = encodeLogMessage(message);
     const msgID = `${shard}.${expected}.${message.epoch}`;
     for (let attempt = 0; ; attempt++) {
-      if (!isStillOwner()) {
+      const state = lease();
+      if (state === 'lost') {
         throw new FencedError(
           shard,
-          `shard ${shard}: this node's lease (epoch ${message.epoch}) ran out; append refused`,
+          `shard ${shard}: this node no longer holds the lease of epoch ${message.epoch}; append refused`,
         );
+      }
+      if (state === 'lapsed') {
+        // Not renewed in time (NATS unreachable, or this process was paused): never append on a lease
+        // that may have run out. Wait: either the renewal gets through (nobody took the lease, so nobody
+        // appended) or it is refused (lost: the append is refused too).
+        if (Date.now() >= deadlineMs)
+          throw new FencedError(shard, `shard ${shard}: lease lapsed; append given up`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
       }
       const headers = natsHeaders();
       headers.set(EPOCH_HEADER, String(message.epoch));
