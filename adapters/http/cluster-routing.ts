@@ -107,8 +107,9 @@ function createdHeaderOf(
 export function localHeaderShard(services: Services, kind: string, id: string): number | null {
   const engine = services.engine;
   if (kind === 'reservation') {
-    const header = engine.reservationHeader(id);
-    return header === undefined ? null : engine.reservationShard(id);
+    // In cluster mode a reservation's header lives in its first line's shard (engine.reservationShard).
+    const location = engine.reservationHeader(id)?.lines[0]?.location;
+    return location === undefined ? null : engine.shardOfLocation(location);
   }
   if (kind === 'return') {
     const header = engine.returnHeader(id);
@@ -194,7 +195,7 @@ function readShard(services: Services, request: FastifyRequest): number | null |
   }
 }
 
-const passedHeaders = ['authorization', 'x-api-key', 'x-correlation-id', 'accept'];
+const passedHeaders = ['authorization', 'accept'];
 // (Spelled out: idempotency.ts imports this module, so its constant is not initialised yet here.)
 const returnedHeaders = ['content-type', 'retry-after', 'idempotent-replayed', 'x-correlation-id'];
 

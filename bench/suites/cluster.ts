@@ -129,15 +129,6 @@ async function w1(context: SuiteContext): Promise<BenchRecord[]> {
           const text = await (await fetch(`${node.address}/metrics`)).text();
           routeRetries += Number(/^stockledger_cluster_route_retries_total (\d+)/m.exec(text)?.[1] ?? 0);
           routed += Number(/^stockledger_cluster_routed_items_total (\d+)/m.exec(text)?.[1] ?? 0);
-          if (process.env.CLUSTER_BENCH_DEBUG === '1')
-            progress(
-              text
-                .split('\n')
-                .filter((line) =>
-                  /^stockledger_cluster_(handovers_total|failovers_total|route_failures|refused)/.test(line),
-                )
-                .join('; '),
-            );
         }
         progress(
           `W1 on 3 cluster nodes over HTTP: ${formatCount(result.throughputPerSecond)} ops/s ` +

@@ -72,15 +72,17 @@ export function registerClusterMetrics(registry: Registry, cluster: ClusterNode)
     'Routed items retried because their shard was moving',
     () => cluster.router.stats().retries,
   );
-  new Gauge({
-    name: 'stockledger_cluster_route_failures',
-    help: 'Routed requests or items that failed and were retried, by reason',
+  const failuresSeen: Record<string, number> = {};
+  new Counter({
+    name: 'stockledger_cluster_route_failures_total',
+    help: 'Routed requests that no node answered (no_responders, timeout, connection), and routed items the answering node no longer owned (not_owner); each is retried',
     labelNames: ['reason'] as const,
     registers: [registry],
     collect() {
-      this.reset();
-      for (const [reason, count] of cluster.router.stats().failures)
-        this.set({ reason: reason.replace(/[^A-Za-z0-9 _.-]/g, '_') }, count);
+      for (const [reason, count] of Object.entries(cluster.router.stats().failures)) {
+        this.inc({ reason }, count - (failuresSeen[reason] ?? 0));
+        failuresSeen[reason] = count;
+      }
     },
   });
   const latency = new Histogram({

@@ -177,7 +177,6 @@ export class ClusterNode {
       js,
       jsm,
       replicas: settings.replicas,
-      nodeId: settings.nodeId,
       publishTimeoutMs: 2_000,
     });
     await withRetries('declaring the shard log stream', logger, deadline, () => log.ensure());

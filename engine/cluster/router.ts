@@ -44,7 +44,7 @@ export interface RouterStats {
   readonly requests: number;
   readonly items: number;
   readonly retries: number;
-  readonly failures: ReadonlyMap<string, number>;
+  readonly failures: Readonly<Record<RouteFailure, number>>;
 }
 
 export function cmdSubject(shard: number): string {
@@ -58,6 +58,16 @@ export function unavailable(shard: number, message: string): RoutedResult {
   };
 }
 
+export type RouteFailure = 'no_responders' | 'timeout' | 'connection' | 'not_owner';
+
+function failureOf(error: unknown): RouteFailure {
+  const name = (error as Error | undefined)?.name ?? '';
+  if (name === 'TimeoutError') return 'timeout';
+  if (name === 'RequestError' || /no responders/i.test(String((error as Error | undefined)?.message)))
+    return 'no_responders';
+  return 'connection';
+}
+
 export class Router {
   readonly #nc: NatsConnection;
   readonly #logger: Logger;
@@ -66,8 +76,13 @@ export class Router {
   readonly #served = new Map<number, Subscription>();
   #flushScheduled = false;
   readonly #found = new Map<string, number>();
-  /** Routed requests that failed as a whole, by the NATS error's code (no responders, timeout ...). */
-  readonly #failures = new Map<string, number>();
+  /** Retries by why: a whole request that got no answer, or an item the answering node no longer owns. */
+  readonly #failures: Record<RouteFailure, number> = {
+    no_responders: 0,
+    timeout: 0,
+    connection: 0,
+    not_owner: 0,
+  };
   #handler: RoutedHandler | null = null;
   #requests = 0;
   #items = 0;
@@ -86,7 +101,12 @@ export class Router {
   }
 
   stats(): RouterStats {
-    return { requests: this.#requests, items: this.#items, retries: this.#retries, failures: this.#failures };
+    return {
+      requests: this.#requests,
+      items: this.#items,
+      retries: this.#retries,
+      failures: { ...this.#failures },
+    };
   }
 
   /** Sends one item to the owner of `shard`; resolves with its result (never rejects). */
@@ -126,6 +146,7 @@ export class Router {
     this.#items += batch.length;
     const sentMs = performance.now();
     let results: RoutedResult[];
+    let answered = true;
     try {
       const reply = await this.#nc.request(cmdSubject(shard), packr.pack(batch.map((p) => p.item)), {
         timeout: requestTimeoutMs,
@@ -134,9 +155,9 @@ export class Router {
       for (const listener of this.onLatency) listener((performance.now() - sentMs) / 1_000);
     } catch (error) {
       // No responder (the shard is between owners), a timeout, a reconnect: every item again.
-      const reason = (error as { code?: string }).code ?? (error as Error).name ?? 'error';
-      this.#failures.set(reason, (this.#failures.get(reason) ?? 0) + 1);
+      this.#failures[failureOf(error)]++;
       this.#logger.debug({ err: error, shard }, 'routed request failed; retrying');
+      answered = false;
       results = batch.map(() => unavailable(shard, `shard ${shard} has no owner answering right now`));
     }
     for (const [at, pending] of batch.entries()) {
@@ -150,8 +171,7 @@ export class Router {
         continue;
       }
       this.#retries++;
-      const why = result.error.message.slice(0, 40);
-      this.#failures.set(why, (this.#failures.get(why) ?? 0) + 1);
+      if (answered) this.#failures.not_owner++;
       pending.attempt++;
       const delayMs = Math.min(500, 25 * 2 ** Math.min(pending.attempt, 5));
       setTimeout(() => this.#enqueue(shard, pending), delayMs);

@@ -71,7 +71,6 @@ export interface ShardLogOptions {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly replicas: number;
-  readonly nodeId: string;
   /** How long one publish waits for its acknowledgement before it is retried. */
   readonly publishTimeoutMs: number;
 }

@@ -130,24 +130,6 @@ test('an owner paused past its TTL has its pending appends refused and steps dow
       `exit ${outcome === null ? 'none (stepped down, still serving)' : outcome.code}; answers to the direct load: ` +
       JSON.stringify(Object.fromEntries(statuses)),
   );
-  if (process.env.FENCING_DEBUG === '1') {
-    for (const node of others) node.process.kill('SIGTERM');
-    for (const node of others)
-      console.log(
-        (await node.exited).output
-          .split('\n')
-          .filter((line) => /routed request failed|fatal/.test(line))
-          .slice(-3)
-          .join('\n'),
-      );
-    console.log(
-      output
-        .split('\n')
-        .filter((line) => /refused|fatal/.test(line))
-        .slice(-5)
-        .join('\n'),
-    );
-  }
   assert.ok(outcome !== null, 'the fenced node stepped down and exited');
   assert.equal(outcome.code, 75, `the fenced node exits 75 (EX_TEMPFAIL): ${output.slice(-1_500)}`);
   assert.ok(refusedAppends > 0, 'a fenced exit follows a refused append');

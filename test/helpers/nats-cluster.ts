@@ -9,12 +9,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { natsServerBinary } from './nats-server.ts';
+import { freePort, natsServerBinary } from './nats-server.ts';
 
 /** The shared development server's ports: tests never use them. */
 const sharedPorts = new Set([4222, 6222, 8222]);
@@ -81,19 +80,6 @@ interface Ports {
   readonly client: number;
   readonly cluster: number;
   readonly monitor: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function distinctFreePorts(count: number): Promise<number[]> {

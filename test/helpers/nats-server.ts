@@ -55,7 +55,8 @@ export function natsServerBinary(): string {
   return installed;
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (the test helpers' servers bind to it next). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
