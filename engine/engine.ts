@@ -118,6 +118,21 @@ export interface BatchContext {
   putReturn(shard: number, header: ReturnHeader): void;
   addOutbox(record: OutboxRecord): void;
   ackOutbox(id: string): void;
+  /**
+   * Replaces the stored first outcome of an earlier job's idempotency key (same fingerprint), so its
+   * replays answer `result`: a reservation across shards stores its final answer once it is known.
+   */
+  replaceOutcome(key: string, result: unknown): void;
+}
+
+/**
+ * How an outbox record is delivered: `target` is the job that does its work (in the shard it names);
+ * `settle`, when given, is the job in the record's home shard that takes the target's result and removes
+ * the record. Without `settle` (or when it returns null) the target job removes the record itself.
+ */
+export interface OutboxHandler {
+  target(record: OutboxRecord): JobSpec<unknown>;
+  settle?(record: OutboxRecord, result: unknown): JobSpec<unknown> | null;
 }
 
 export interface JobSpec<T> {
@@ -331,7 +346,9 @@ export class Engine {
   #passivations = 0;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #idle: (() => void)[] = [];
-  readonly #outboxHandlers = new Map<string, (record: OutboxRecord) => JobSpec<unknown>>();
+  readonly #outboxHandlers = new Map<string, OutboxHandler>();
+  /** Outbox records being delivered now, by id: one delivery at a time per record. */
+  readonly #delivering = new Set<string>();
   /** The root of the actor system that every resident SKU-location actor belongs to. */
   readonly #root = createActor(residentsRoot);
   readonly #cluster: ClusterHooks | null;
@@ -464,8 +481,7 @@ export class Engine {
     }
     const outbox: OutboxRecord[] = [];
     for (const { value } of this.store.outbox.getRange({})) {
-      const handler = this.#outboxHandlers.get(value.command.kind);
-      if (handler !== undefined && handler(value).shard === shard) outbox.push(value);
+      if (this.#homeOf(value) === shard) outbox.push(value);
     }
     this.#deliverOutbox(outbox);
   }
@@ -961,6 +977,13 @@ export class Engine {
         batch.writes++;
         batch.outboxAcked.push(id);
       },
+      replaceOutcome: (key, result) => {
+        const earlier =
+          batch.idempotency.get(key) ?? this.#pendingKeys.get(key) ?? this.store.idempotency.get(key);
+        if (earlier === undefined) return;
+        batch.writes++;
+        batch.idempotency.set(key, { ...earlier, result });
+      },
     };
     return context;
   }
@@ -1231,6 +1254,7 @@ export class Engine {
     }
     for (const [id, header] of batch.reservations) {
       if (this.#pendingReservations.get(id) === header) this.#pendingReservations.delete(id);
+      if (header.saga !== undefined) this.reservations.headerCommitted(header);
     }
     for (const [id, header] of batch.transfers) {
       if (this.#pendingTransfers.get(id) === header) this.#pendingTransfers.delete(id);
@@ -1291,14 +1315,11 @@ export class Engine {
               },
               { correlationId: null, source: 'engine:expiry' },
             );
-            if (outcome.ok)
-              expireHeaderLine(
-                context,
-                this.reservationShard(due.reservationId),
-                due.reservationId,
-                location,
-                sku,
-              );
+            // In cluster mode a header in another shard learns of the expiry by its own timer (its
+            // `watch` outbox record, engine/reservations.ts); only a header of this shard is updated here.
+            const headerShard = this.reservationShard(due.reservationId);
+            if (outcome.ok && (this.#cluster === null || headerShard === shard.id))
+              expireHeaderLine(context, headerShard, due.reservationId, location, sku);
             return outcome.ok;
           },
         }).catch((error: unknown) => {
@@ -1315,24 +1336,73 @@ export class Engine {
   #deliverOutbox(records: readonly OutboxRecord[]): void {
     if (this.config.faults.pauseOutbox) return;
     for (const record of records) {
-      this.#deliver(record, 0);
+      if (this.#delivering.has(record.id)) continue;
+      this.#delivering.add(record.id);
+      const delayMs = (record.notBeforeMs ?? 0) - this.#clock.now();
+      if (delayMs > 0) setTimeout(() => void this.#deliver(record, 0), delayMs).unref();
+      else void this.#deliver(record, 0);
     }
   }
 
-  #deliver(record: OutboxRecord, attempt: number): void {
+  /** The shard whose owner delivers a record: where it was written. */
+  #homeOf(record: OutboxRecord): number {
+    if (record.home !== undefined) return record.home;
+    return this.#handlerOf(record).target(record).shard;
+  }
+
+  #handlerOf(record: OutboxRecord): OutboxHandler {
     const handler = this.#outboxHandlers.get(record.command.kind);
     assert(handler !== undefined, `no outbox handler for ${record.command.kind}`);
-    this.run(handler(record)).catch((error: unknown) => {
-      if (error instanceof EngineClosedError || this.#fatal !== null) return;
+    return handler;
+  }
+
+  /**
+   * Delivers one record until acknowledged: its target job here or at the target shard's owner, then
+   * its settling job at home. A redelivery repeats the target job under its idempotency key, so it is
+   * answered its first result. Delivery stops when this node no longer owns the record's home shard
+   * (the new owner delivers it when it takes the shard).
+   */
+  async #deliver(record: OutboxRecord, attempt: number): Promise<void> {
+    const handler = this.#handlerOf(record);
+    const cluster = this.#cluster;
+    try {
+      if (cluster !== null && !cluster.owns(this.#homeOf(record))) {
+        this.#delivering.delete(record.id);
+        return;
+      }
+      const target = handler.target(record);
+      const result =
+        cluster === null || cluster.owns(target.shard)
+          ? (await this.run(target)).result
+          : await cluster.deliver(target.shard, record);
+      const settle = handler.settle?.(record, result) ?? null;
+      if (settle !== null) await this.run(settle);
+      this.#delivering.delete(record.id);
+    } catch (error) {
+      if (error instanceof EngineClosedError || this.#fatal !== null || this.#closing) {
+        this.#delivering.delete(record.id);
+        return;
+      }
       // Delivery retries with backoff until acknowledged; the outbox record stays on disk meanwhile.
       const delayMs = Math.min(30_000, 50 * 2 ** Math.min(attempt, 10));
       this.#logger.warn({ err: error, outbox: record.id, attempt }, 'outbox delivery failed; retrying');
-      setTimeout(() => this.#deliver(record, attempt + 1), delayMs).unref();
-    });
+      setTimeout(() => void this.#deliver(record, attempt + 1), delayMs).unref();
+    }
   }
 
-  registerOutboxHandler(kind: string, handler: (record: OutboxRecord) => JobSpec<unknown>): void {
+  /** Cluster mode, at the owner of a record's target shard: runs its target job here. */
+  async runOutboxTarget(record: OutboxRecord): Promise<unknown> {
+    const target = this.#handlerOf(record).target(record);
+    return (await this.run(target)).result;
+  }
+
+  registerOutboxHandler(kind: string, handler: OutboxHandler): void {
     this.#outboxHandlers.set(kind, handler);
+  }
+
+  /** The stored first outcome of an idempotency key, committed or in a batch under way. */
+  storedOutcome(key: string): unknown {
+    return (this.#pendingKeys.get(key) ?? this.store.idempotency.get(key))?.result;
   }
 
   async #pruneIdempotency(): Promise<void> {

@@ -28,11 +28,15 @@ export type ReserveInput = Omit<Reserve, 'atMs' | 'expiresAtMs'> & {
   readonly ttlSeconds: number | null;
 };
 
+/** A hold that expires at a given instant: a reservation's line in another shard (cluster mode). */
+export type ReserveUntilInput = Omit<Reserve, 'atMs'>;
+
 /** Every command a caller may submit; `expire` is the engine's own and is not among them. */
 export type CommandInput =
   | Unstamped<Receive>
   | Unstamped<Sale>
   | ReserveInput
+  | ReserveUntilInput
   | Unstamped<Release>
   | Unstamped<Commit>
   | Unstamped<Fulfil>

@@ -3,20 +3,53 @@
 // header and every line command of the step are applied in the same batch and so committed in the
 // same LMDB transaction. An all-or-nothing request checks every line first, in the same synchronous
 // turn that applies them, so either every line is held or none is: no partial hold can exist even for
-// an instant, and there is no crash window to compensate. (In cluster mode, where lines may live on
-// other nodes, the same steps become a logged intent plus outbox deliveries; see engine/cluster.)
+// an instant, and there is no crash window to compensate.
+//
+// Cluster mode, where a job is one shard's and lines may live in shards other nodes own: a reservation
+// whose lines share a shard is done the same way, by that shard's owner. One whose lines span shards is
+// a saga run by the same coordinator through the same outbox (DESIGN.md §6). Its header lives in its
+// first line's shard. The step's job there applies the lines of that shard, and it logs the intent with
+// the header (the step's outbox records, one per other shard, and their ids in `saga.open`). Each record
+// is delivered to its shard's owner, whose job (idempotent under the record's key) does that shard's
+// lines and answers per line. The answer is settled in the header's shard: the header takes the lines'
+// outcomes and the record is removed. When every line of a create has answered, an all-or-nothing
+// request with a refused line releases the lines it holds (compensation records, delivered the same
+// way). The create's stored answer is then replaced by the final one. A crash anywhere is finished on
+// recovery: the records are on disk until settled, and a redelivery is answered its first result.
+// Lines in other shards hold until the header's expiry; the header's shard learns of their expiry by a
+// timer of its own, a `watch` record due at that instant.
 
 import type { Refusal } from '../actors/index.ts';
-import { channelId, locationId, reservationId as reservationIdOf, sku as skuOf } from '../actors/index.ts';
+import {
+  assert,
+  channelId,
+  locationId,
+  reservationId as reservationIdOf,
+  sku as skuOf,
+} from '../actors/index.ts';
 import { derivedCommandId, idempotencyKey } from './command-ids.ts';
 import type { BatchContext, Engine, JobResult, JobSpec } from './engine.ts';
-import { EngineError } from './errors.ts';
+import { EngineError, ShardUnavailableError } from './errors.ts';
+import type { CommandInput } from './inputs.ts';
 import type {
   CommandMeta,
+  OutboxRecord,
   ReservationHeader,
   ReservationHeaderLine,
   ReservationMode,
+  ReservationStepCommand,
+  ReservationStepLine,
 } from './store/records.ts';
+
+const STEP = 'reservationStep';
+
+/** What the owner of another shard answers for each of its lines of a step. */
+interface StepLineResult {
+  readonly at: number;
+  /** The line's command was applied (for a hold: the line holds). */
+  readonly done: boolean;
+  readonly refusal: Refusal | null;
+}
 
 export interface LineRequest {
   readonly sku: string;
@@ -100,9 +133,117 @@ function statusAfter(
 
 export class ReservationCoordinator {
   readonly #engine: Engine;
+  /** Requests waiting for a reservation's steps across shards to settle, by reservation id. */
+  readonly #waiting = new Map<string, (() => void)[]>();
+  /** Renders a create's final answer (the HTTP layer's), stored in place of the pending one. */
+  #createAnswer: ((result: CreateResult) => unknown) | null = null;
 
   constructor(engine: Engine) {
     this.#engine = engine;
+    engine.registerOutboxHandler(STEP, {
+      target: (record) => this.#stepJob(record),
+      settle: (record, result) => this.#settleJob(record, result as readonly StepLineResult[]),
+    });
+  }
+
+  /** Cluster mode: how a create's final answer is rendered once a reservation across shards settles. */
+  setCreateAnswer(render: (result: CreateResult) => unknown): void {
+    this.#createAnswer = render;
+  }
+
+  /**
+   * Resolves true once the reservation has no steps under way on other shards (at once for one that
+   * never had), false when `timeoutMs` passes first.
+   */
+  settled(reservationId: string, timeoutMs: number): Promise<boolean> {
+    const header = this.#engine.reservationHeader(reservationId);
+    if (header === undefined || header.saga === undefined || header.saga.open.length === 0)
+      return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const list = this.#waiting.get(reservationId);
+        const at = list?.indexOf(done) ?? -1;
+        if (at >= 0) list!.splice(at, 1);
+        if (list?.length === 0) this.#waiting.delete(reservationId);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const list = this.#waiting.get(reservationId) ?? [];
+      list.push(done);
+      this.#waiting.set(reservationId, list);
+    });
+  }
+
+  /** Called by the engine when a header with a saga is committed. */
+  headerCommitted(header: ReservationHeader): void {
+    if (header.saga === undefined || header.saga.open.length > 0) return;
+    const list = this.#waiting.get(header.reservationId);
+    if (list === undefined) return;
+    this.#waiting.delete(header.reservationId);
+    for (const done of list) done();
+  }
+
+  /** Cluster mode: do the lines live in more than the header's shard? */
+  #spansShards(lines: readonly { location: string }[], shard: number): boolean {
+    return (
+      this.#engine.clustered && lines.some((line) => this.#engine.shardOfLocation(line.location) !== shard)
+    );
+  }
+
+  /** The lines outside the header's shard, by their shard. */
+  #byOtherShard(lines: readonly ReservationStepLine[], shard: number): Map<number, ReservationStepLine[]> {
+    const groups = new Map<number, ReservationStepLine[]>();
+    for (const line of lines) {
+      const at = this.#engine.shardOfLocation(line.location);
+      if (at === shard) continue;
+      const group = groups.get(at) ?? [];
+      group.push(line);
+      groups.set(at, group);
+    }
+    return groups;
+  }
+
+  /** One outbox record per other shard for a step, written by the header's shard. */
+  #stepRecords(
+    header: Pick<ReservationHeader, 'reservationId' | 'channel' | 'mode' | 'expiresAtMs'>,
+    home: number,
+    step: ReservationStepCommand['step'],
+    stepId: string,
+    lines: readonly ReservationStepLine[],
+    atMs: number,
+    meta: CommandMeta,
+  ): OutboxRecord[] {
+    return [...this.#byOtherShard(lines, home)].map(([shard, group]) => ({
+      id: `reservation:${header.reservationId}:${stepId}:${shard}`,
+      command: {
+        kind: STEP,
+        reservationId: header.reservationId,
+        step,
+        stepId,
+        shard,
+        lines: group,
+        channel: header.channel,
+        mode: header.mode,
+        expiresAtMs: header.expiresAtMs,
+        correlationId: meta.correlationId,
+      },
+      createdAtMs: atMs,
+      attempts: 0,
+      home,
+    }));
+  }
+
+  /** A step on a reservation across shards waits while an earlier step is still under way. */
+  #requireNoStepUnderWay(header: ReservationHeader, shard: number): void {
+    if (header.saga !== undefined && header.saga.open.length > 0) {
+      throw new ShardUnavailableError(
+        shard,
+        `reservation ${header.reservationId} has a step under way on other shards; retry shortly`,
+      );
+    }
   }
 
   #headerShard(reservationId: string): number {
@@ -125,14 +266,22 @@ export class ReservationCoordinator {
    * The job `create` runs, for callers that run it inside a job of their own (the HTTP API keys its
    * jobs by route). Throws VALIDATION_FAILED at once for a request naming a SKU-location twice.
    */
-  createJob(request: CreateReservation, meta: CommandMeta): JobSpec<CreateResult> {
+  createJob(
+    request: CreateReservation,
+    meta: CommandMeta,
+    /** Cluster mode: the key under which the caller's answer is stored, for a create across shards. */
+    answerKey?: string,
+  ): JobSpec<CreateResult> {
     assertDistinctLines(request.lines);
     const shard = this.#engine.reservationShard(request.reservationId, request.lines[0]?.location);
-    if (this.#engine.clustered)
-      assertOneShard(
-        this.#engine,
-        request.lines.map((line) => line.location),
-      );
+    if (this.#spansShards(request.lines, shard)) {
+      if (answerKey === undefined)
+        assertOneShard(
+          this.#engine,
+          request.lines.map((line) => line.location),
+        );
+      else return this.#createAcrossShards(request, meta, shard, answerKey);
+    }
     return {
       shard,
       key: idempotencyKey('reservation', request.reservationId),
@@ -207,9 +356,14 @@ export class ReservationCoordinator {
       run: (context) => {
         const header = this.#existing(context, reservationId);
         if (header.status === 'committed') return header;
+        this.#requireNoStepUnderWay(header, shard);
         this.#requireHeld(context, header);
+        const across = this.#spansShards(header.lines, shard);
         const inputs = header.lines
-          .filter((line) => line.status === 'held')
+          .filter(
+            (line) =>
+              line.status === 'held' && (!across || this.#engine.shardOfLocation(line.location) === shard),
+          )
           .map((line) => ({
             type: 'commit' as const,
             commandId: derivedCommandId(reservationId, 'commit', line.location, line.sku),
@@ -219,6 +373,20 @@ export class ReservationCoordinator {
           }));
         this.#checkAll(context, inputs, reservationId);
         for (const input of inputs) context.apply(input, meta);
+        const records = across
+          ? this.#stepRecords(
+              header,
+              shard,
+              'commit',
+              'commit',
+              header.lines.flatMap((line, at) =>
+                line.status === 'held' ? [{ at, sku: line.sku, location: line.location, qty: 0 }] : [],
+              ),
+              context.atMs,
+              meta,
+            )
+          : [];
+        for (const record of records) context.addOutbox(record);
         const next: ReservationHeader = {
           ...header,
           status: 'committed',
@@ -227,6 +395,7 @@ export class ReservationCoordinator {
             line.status === 'held' ? { ...line, status: 'committed' } : line,
           ),
           revision: header.revision + 1,
+          ...(across ? { saga: { open: records.map((record) => record.id), answerKey: null } } : {}),
         };
         context.putReservation(shard, next);
         return next;
@@ -320,6 +489,8 @@ export class ReservationCoordinator {
         const header = this.#existing(context, reservationId);
         if (kind === 'release' && (header.status === 'expired' || header.status === 'released'))
           return header;
+        this.#requireNoStepUnderWay(header, shard);
+        const across = this.#spansShards(header.lines, shard);
         if (kind === 'fulfil' || header.status !== 'fulfilled') this.#requireHeld(context, header);
         else
           throw new EngineError('INVALID_STATE', `reservation ${reservationId} is fulfilled`, {
@@ -357,19 +528,40 @@ export class ReservationCoordinator {
             changes.push({ at, qty: change.qty });
           }
         }
-        const inputs = changes.map(({ at, qty }) => {
-          const line = header.lines[at]!;
-          return {
-            type: kind,
-            commandId: derivedCommandId(reservationId, kind, changeId, at),
-            sku: skuOf(line.sku),
-            location: locationId(line.location),
-            reservationId: reservationIdOf(reservationId),
-            qty,
-          };
-        });
+        const here = (at: number) =>
+          !across || this.#engine.shardOfLocation(header.lines[at]!.location) === shard;
+        const inputs = changes
+          .filter(({ at }) => here(at))
+          .map(({ at, qty }) => {
+            const line = header.lines[at]!;
+            return {
+              type: kind,
+              commandId: derivedCommandId(reservationId, kind, changeId, at),
+              sku: skuOf(line.sku),
+              location: locationId(line.location),
+              reservationId: reservationIdOf(reservationId),
+              qty,
+            };
+          });
         this.#checkAll(context, inputs, reservationId);
         for (const input of inputs) context.apply(input, meta);
+        const records = across
+          ? this.#stepRecords(
+              header,
+              shard,
+              kind,
+              `${kind}:${changeId}`,
+              changes.map(({ at, qty }) => ({
+                at,
+                sku: header.lines[at]!.sku,
+                location: header.lines[at]!.location,
+                qty,
+              })),
+              context.atMs,
+              meta,
+            )
+          : [];
+        for (const record of records) context.addOutbox(record);
         const lines = header.lines.map((line, at) => {
           const change = changes.find((candidate) => candidate.at === at);
           if (change === undefined) return line;
@@ -385,9 +577,354 @@ export class ReservationCoordinator {
           lines,
           status: statusAfter(header, lines),
           revision: header.revision + 1,
+          ...(across ? { saga: { open: records.map((record) => record.id), answerKey: null } } : {}),
         };
         context.putReservation(shard, next);
         return next;
+      },
+    };
+  }
+
+  // ---- cluster mode: reservations across shards ---------------------------------------------------
+
+  /**
+   * The first step of a create across shards, in the header's shard: this shard's lines are checked
+   * and held (all-or-nothing: held only if all of them fit), the header is logged `pending` with the
+   * other shards' lines, and one record per other shard asks for their holds. When a line here is
+   * refused an all-or-nothing request is refused already; the other shards are then only asked
+   * whether their lines would fit (`check`), so the answer names every refused line as in embedded mode.
+   */
+  #createAcrossShards(
+    request: CreateReservation,
+    meta: CommandMeta,
+    shard: number,
+    answerKey: string,
+  ): JobSpec<CreateResult> {
+    return {
+      shard,
+      key: idempotencyKey('reservation', request.reservationId),
+      body: request,
+      run: (context): CreateResult => {
+        const found = context.reservation(request.reservationId);
+        if (found !== undefined) {
+          throw new EngineError('INVALID_STATE', `reservation ${request.reservationId} already exists`, {
+            state: found.status,
+          });
+        }
+        const here = (location: string) => this.#engine.shardOfLocation(location) === shard;
+        const inputs = request.lines.map((line, at) => ({
+          type: 'reserve' as const,
+          commandId: derivedCommandId(request.reservationId, 'hold', at),
+          sku: skuOf(line.sku),
+          location: locationId(line.location),
+          reservationId: reservationIdOf(request.reservationId),
+          channel: channelId(request.channel),
+          qty: line.qty,
+          ttlSeconds: request.ttlSeconds,
+        }));
+        const refusals = inputs.map((input) => (here(input.location) ? context.check(input) : null));
+        const refusedHere = refusals.some((refusal) => refusal !== null);
+        const holdsNothing = request.mode === 'all-or-nothing' && refusedHere;
+        const lines: ReservationHeaderLine[] = request.lines.map((line, at) => {
+          const base = { sku: line.sku, location: line.location, requested: line.qty };
+          const closed = { fulfilled: 0, released: 0, expired: 0 };
+          if (!here(line.location)) return { ...base, held: 0, ...closed, status: 'pending' };
+          const refusal = refusals[at] ?? null;
+          const holds = !holdsNothing && refusal === null;
+          if (holds) context.apply(inputs[at]!, meta);
+          return {
+            ...base,
+            held: holds ? line.qty : 0,
+            ...closed,
+            status: holds ? 'held' : 'refused',
+            ...(refusal === null ? {} : { refusal }),
+          };
+        });
+        const expiresAtMs = request.ttlSeconds === null ? null : context.atMs + request.ttlSeconds * 1000;
+        const identity = {
+          reservationId: request.reservationId,
+          channel: request.channel,
+          mode: request.mode,
+          expiresAtMs,
+        };
+        const records = this.#stepRecords(
+          identity,
+          shard,
+          holdsNothing ? 'check' : 'hold',
+          'hold',
+          request.lines.map((line, at) => ({ at, ...line })),
+          context.atMs,
+          meta,
+        );
+        for (const record of records) context.addOutbox(record);
+        const header: ReservationHeader = {
+          ...identity,
+          createdAtMs: context.atMs,
+          status: 'pending',
+          lines,
+          revision: 1,
+          saga: { open: records.map((record) => record.id), answerKey },
+        };
+        context.putReservation(shard, header);
+        return { ok: false, header, refused: [] };
+      },
+    };
+  }
+
+  /** A step's delivery job, in the shard its record names: that shard's lines of the step. */
+  #stepJob(record: OutboxRecord): JobSpec<unknown> {
+    const command = record.command;
+    assert(command.kind === STEP, `not a reservation step: ${command.kind}`);
+    if (command.step === 'watch') return this.#watchJob(record, command);
+    const meta: CommandMeta = { correlationId: command.correlationId ?? null, source: 'engine:outbox' };
+    const reservationId = reservationIdOf(command.reservationId);
+    return {
+      shard: command.shard,
+      key: idempotencyKey('reservation-step', command.reservationId, command.stepId, String(command.shard)),
+      body: command,
+      run: (context): StepLineResult[] => {
+        if (command.step === 'hold' || command.step === 'check') {
+          const inputs = command.lines.map(
+            (line): CommandInput => ({
+              type: 'reserve',
+              commandId: derivedCommandId(command.reservationId, 'hold', line.at),
+              sku: skuOf(line.sku),
+              location: locationId(line.location),
+              reservationId,
+              channel: channelId(command.channel),
+              qty: line.qty,
+              expiresAtMs: command.expiresAtMs,
+            }),
+          );
+          // A hold asked for after the header's expiry (a delivery held up past it) is refused as expired.
+          const lapsed = command.expiresAtMs !== null && context.atMs >= command.expiresAtMs;
+          const refusals = inputs.map((input): Refusal | null =>
+            lapsed
+              ? { code: 'RESERVATION_EXPIRED', reservationId, expiresAtMs: command.expiresAtMs ?? 0 }
+              : context.check(input),
+          );
+          const holds =
+            command.step === 'hold' &&
+            (command.mode === 'partial' || refusals.every((refusal) => refusal === null));
+          return command.lines.map((line, index) => {
+            const refusal = refusals[index] ?? null;
+            const done = holds && refusal === null;
+            if (done) context.apply(inputs[index]!, meta);
+            return { at: line.at, done, refusal };
+          });
+        }
+        return command.lines.map((line) => {
+          const input: CommandInput =
+            command.step === 'commit'
+              ? {
+                  type: 'commit',
+                  commandId: derivedCommandId(command.reservationId, 'commit', line.location, line.sku),
+                  sku: skuOf(line.sku),
+                  location: locationId(line.location),
+                  reservationId,
+                }
+              : {
+                  type: command.step === 'fulfil' ? 'fulfil' : 'release',
+                  commandId:
+                    command.stepId === 'compensate'
+                      ? derivedCommandId(command.reservationId, 'compensate', line.at)
+                      : derivedCommandId(
+                          command.reservationId,
+                          command.step,
+                          command.stepId.slice(command.step.length + 1),
+                          line.at,
+                        ),
+                  sku: skuOf(line.sku),
+                  location: locationId(line.location),
+                  reservationId,
+                  qty: line.qty,
+                };
+          const refusal = context.check(input);
+          if (refusal === null) context.apply(input, meta);
+          return { at: line.at, done: refusal === null, refusal };
+        });
+      },
+    };
+  }
+
+  /**
+   * The header's own timer for its lines in other shards: at the reservation's expiry, the lines still
+   * held there are marked expired (their shards expire the holds themselves, at the same instant).
+   */
+  #watchJob(record: OutboxRecord, command: ReservationStepCommand): JobSpec<unknown> {
+    return {
+      shard: command.shard,
+      key: null,
+      body: null,
+      run: (context) => {
+        const header = context.reservation(command.reservationId);
+        if (
+          header !== undefined &&
+          command.expiresAtMs !== null &&
+          header.expiresAtMs === command.expiresAtMs
+        ) {
+          if (context.atMs < command.expiresAtMs) {
+            throw new ShardUnavailableError(command.shard, 'the expiry is not due yet on this clock');
+          }
+          let changed = false;
+          const lines = header.lines.map((line) => {
+            if (line.status !== 'held' || this.#engine.shardOfLocation(line.location) === command.shard)
+              return line;
+            changed = true;
+            return { ...line, status: 'expired' as const, expired: remainingOf(line) };
+          });
+          if (changed) {
+            context.putReservation(command.shard, {
+              ...header,
+              lines,
+              status: lines.some((line) => line.status === 'held') ? header.status : 'expired',
+              revision: header.revision + 1,
+            });
+          }
+        }
+        context.ackOutbox(record.id);
+        return null;
+      },
+    };
+  }
+
+  /**
+   * Settles a step's answer in the header's shard: the header takes each line's outcome and the record
+   * is removed. The last answer of a create decides it (compensating an all-or-nothing request that
+   * had a refused line) and stores its final answer.
+   */
+  #settleJob(record: OutboxRecord, results: readonly StepLineResult[]): JobSpec<unknown> | null {
+    const command = record.command;
+    assert(command.kind === STEP, `not a reservation step: ${command.kind}`);
+    if (command.step === 'watch') return null;
+    const shard = record.home ?? this.#engine.reservationShard(command.reservationId);
+    const meta: CommandMeta = { correlationId: command.correlationId ?? null, source: 'engine:outbox' };
+    return {
+      shard,
+      key: null,
+      body: null,
+      run: (context) => {
+        const header = context.reservation(command.reservationId);
+        if (header?.saga === undefined || !header.saga.open.includes(record.id)) {
+          context.ackOutbox(record.id);
+          return null;
+        }
+        let lines = [...header.lines];
+        const byAt = new Map(results.map((result) => [result.at, result]));
+        if (command.step === 'hold' || command.step === 'check') {
+          lines = lines.map((line, at) => {
+            const result = byAt.get(at);
+            if (result === undefined) return line;
+            if (result.done) return { ...line, held: line.requested, status: 'held' as const };
+            return {
+              ...line,
+              held: 0,
+              status: 'refused' as const,
+              ...(result.refusal === null ? {} : { refusal: result.refusal }),
+            };
+          });
+        } else if (command.stepId !== 'compensate') {
+          // The header decided the step; a line its shard refused can only have expired there first.
+          lines = lines.map((line, at) => {
+            const result = byAt.get(at);
+            if (result === undefined || result.done) return line;
+            if (
+              result.refusal?.code === 'RESERVATION_EXPIRED' ||
+              result.refusal?.code === 'RESERVATION_NOT_FOUND'
+            )
+              return {
+                ...line,
+                status: 'expired' as const,
+                expired: line.held - line.fulfilled - line.released,
+              };
+            return line;
+          });
+        }
+        let open = header.saga.open.filter((id) => id !== record.id);
+        let status = header.status;
+        if (status === 'pending' && !lines.some((line) => line.status === 'pending')) {
+          const failed = header.mode === 'all-or-nothing' && lines.some((line) => line.status === 'refused');
+          if (failed) {
+            const compensate: ReservationStepLine[] = [];
+            for (const [at, line] of lines.entries()) {
+              if (line.status !== 'held') continue;
+              if (this.#engine.shardOfLocation(line.location) === shard) {
+                context.apply(
+                  {
+                    type: 'release',
+                    commandId: derivedCommandId(command.reservationId, 'compensate', at),
+                    sku: skuOf(line.sku),
+                    location: locationId(line.location),
+                    reservationId: reservationIdOf(command.reservationId),
+                    qty: line.held,
+                  },
+                  meta,
+                );
+              } else {
+                compensate.push({ at, sku: line.sku, location: line.location, qty: line.held });
+              }
+            }
+            const records = this.#stepRecords(
+              header,
+              shard,
+              'release',
+              'compensate',
+              compensate,
+              context.atMs,
+              meta,
+            );
+            for (const added of records) context.addOutbox(added);
+            open = [...open, ...records.map((added) => added.id)];
+            lines = lines.map((line) => ({ ...line, held: 0, status: 'refused' as const }));
+            status = 'refused';
+          } else {
+            status = lines.some((line) => line.status === 'held') ? 'held' : 'refused';
+            const remoteHeld = lines.some(
+              (line) => line.status === 'held' && this.#engine.shardOfLocation(line.location) !== shard,
+            );
+            if (status === 'held' && header.expiresAtMs !== null && remoteHeld) {
+              context.addOutbox({
+                id: `reservation:${command.reservationId}:watch`,
+                command: { ...command, step: 'watch', stepId: 'watch', shard, lines: [] },
+                createdAtMs: context.atMs,
+                attempts: 0,
+                home: shard,
+                notBeforeMs: header.expiresAtMs,
+              });
+            }
+          }
+        }
+        const next: ReservationHeader = {
+          ...header,
+          lines,
+          status,
+          revision: header.revision + 1,
+          saga: { open, answerKey: header.saga.answerKey },
+        };
+        if (header.status === 'pending' && status !== 'pending') {
+          const answerKey = header.saga.answerKey;
+          if (answerKey !== null && this.#createAnswer !== null) {
+            const refused = lines.flatMap((line) =>
+              line.refusal === undefined
+                ? []
+                : [
+                    {
+                      sku: line.sku,
+                      location: line.location,
+                      requested: line.requested,
+                      refusal: line.refusal,
+                    },
+                  ],
+            );
+            context.replaceOutcome(
+              answerKey,
+              this.#createAnswer({ ok: status === 'held', header: next, refused }),
+            );
+          }
+        }
+        context.ackOutbox(record.id);
+        context.putReservation(shard, next);
+        return status;
       },
     };
   }

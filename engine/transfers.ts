@@ -5,7 +5,7 @@
 // idempotency (the delivery's own key) makes redelivery harmless. Receiving records the variance.
 
 import type { Refusal } from '../actors/index.ts';
-import { locationId, sku as skuOf, transferId as transferIdOf } from '../actors/index.ts';
+import { assert, locationId, sku as skuOf, transferId as transferIdOf } from '../actors/index.ts';
 import { derivedCommandId, idempotencyKey } from './command-ids.ts';
 import type { BatchContext, Engine, JobResult, JobSpec } from './engine.ts';
 import { EngineError } from './errors.ts';
@@ -59,7 +59,7 @@ export class TransferCoordinator {
 
   constructor(engine: Engine) {
     this.#engine = engine;
-    engine.registerOutboxHandler(ARRIVE, (record) => this.#arrivalJob(record));
+    engine.registerOutboxHandler(ARRIVE, { target: (record) => this.#arrivalJob(record) });
   }
 
   create(request: CreateTransfer, meta: CommandMeta): Promise<JobResult<TransferResult>> {
@@ -225,20 +225,22 @@ export class TransferCoordinator {
   }
 
   #arrivalJob(record: OutboxRecord): JobSpec<unknown> {
-    const header = this.#engine.transferHeader(record.command.transferId);
+    const command = record.command;
+    assert(command.kind === ARRIVE, `not a transfer arrival: ${command.kind}`);
+    const header = this.#engine.transferHeader(command.transferId);
     const shard = header === undefined ? 0 : this.#engine.shardOfLocation(header.to);
     return {
       shard,
       key: null,
       body: null,
       run: (context) => {
-        const current = context.transfer(record.command.transferId);
+        const current = context.transfer(command.transferId);
         if (current === undefined || current.status !== 'shipped') {
           // Already arrived (the receipt got there first) or unknown: acknowledge and stop delivering.
           context.ackOutbox(record.id);
           return current?.status ?? 'unknown';
         }
-        const meta = { correlationId: record.command.correlationId ?? null, source: 'engine:outbox' };
+        const meta = { correlationId: command.correlationId ?? null, source: 'engine:outbox' };
         return this.#arrive(context, current, meta).status;
       },
     };

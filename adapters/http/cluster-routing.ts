@@ -14,6 +14,7 @@ import type { Outcome } from './idempotency.ts';
 import { runMutation } from './idempotency.ts';
 import { MUTATIONS } from './mutations/index.ts';
 import type { Caller, Mutation, Services } from './mutations/mutation.ts';
+import { createdReply } from './mutations/reservations.ts';
 import type { CommandType } from './schemas.ts';
 
 /** Marks a request the owner runs for another node: it is never routed again. */
@@ -202,6 +203,7 @@ const returnedHeaders = ['content-type', 'retry-after', 'idempotent-replayed', '
 /** The owner's side, and the read forwarding hook; only in cluster mode. */
 export function installClusterRouting(app: FastifyInstance, services: Services): void {
   const cluster = services.cluster!;
+  services.engine.reservations.setCreateAnswer(createdReply);
   cluster.router.setHandler(async (_shard, items) =>
     Promise.all(
       (items as RoutedItem[]).map(async (item): Promise<RoutedResult> => {

@@ -47,6 +47,7 @@ export async function runMutation<Input>(
       body: input,
       run: planned.run,
     });
+    if (result.saga !== undefined) return await settledOutcome(services, mutation, input, result, replayed);
     return { ...result, replayed };
   } catch (error) {
     if (error instanceof IdempotencyConflictError) {
@@ -59,6 +60,38 @@ export async function runMutation<Input>(
     }
     throw error;
   }
+}
+
+/** How long a request waits for its reservation's steps on other shards before it answers 503. */
+const stepsWaitMs = 4_000;
+
+/**
+ * Cluster mode: waits for the steps a reservation request started on other shards, then answers. A
+ * create answers its final answer (stored in place of the pending one); a step its own, the header's
+ * decision. When they take too long: 503 with Retry-After; the retry is answered the same way.
+ */
+async function settledOutcome<Input>(
+  services: Services,
+  mutation: Mutation<Input>,
+  input: Input,
+  pending: Reply,
+  replayed: boolean,
+): Promise<Outcome> {
+  const reservationId = pending.saga!;
+  const settled = await services.engine.reservations.settled(reservationId, stepsWaitMs);
+  const key = mutation.key(input);
+  const final =
+    mutation.type === 'reserve' && key !== null ? (services.engine.storedOutcome(key) as Reply) : pending;
+  if (!settled || (final.saga !== undefined && mutation.type === 'reserve')) {
+    throw new HttpError(
+      'SHARD_UNAVAILABLE',
+      `reservation ${reservationId} is still waiting for its other shards; retry shortly`,
+      { reservationId },
+      1,
+    );
+  }
+  const { saga: _saga, ...reply } = final;
+  return { ...reply, replayed };
 }
 
 /** Sends an outcome: its status and body, marked when it is the stored answer of an earlier request. */

@@ -181,6 +181,7 @@ export const ReleaseInput = closed({ reservationId: Id, ...Release.properties })
 export type ReleaseInput = Static<typeof ReleaseInput>;
 
 export const ReservationStatus = stringEnum([
+  'pending',
   'held',
   'committed',
   'fulfilled',
@@ -199,7 +200,15 @@ export const Reservation = closed({
       sku: Type.String(),
       location: Type.String(),
       qty: Type.Integer({ description: 'Units the line holds now (0 once refused or closed)' }),
-      status: stringEnum(['held', 'committed', 'fulfilled', 'released', 'expired', 'refused'] as const),
+      status: stringEnum([
+        'pending',
+        'held',
+        'committed',
+        'fulfilled',
+        'released',
+        'expired',
+        'refused',
+      ] as const),
       requested: Figure,
       fulfilled: Figure,
       released: Figure,

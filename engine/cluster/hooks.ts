@@ -7,6 +7,7 @@
 // the same operations from the stream: what it writes is exactly what the owner wrote.
 
 import type { Store } from '../store/lmdb-store.ts';
+import type { OutboxRecord } from '../store/records.ts';
 
 /** A table of the store a batch writes to; `feed` is node-local and never replicated. */
 export type ReplicatedTable =
@@ -41,6 +42,11 @@ export interface ClusterHooks {
    * are stored; rejects with FencedError when an append is refused (the lease was lost).
    */
   replicate(writes: readonly ShardWrites[]): Promise<ReadonlyMap<number, number>>;
+  /**
+   * Runs an outbox record's delivery job at the owner of `shard` (another node) and resolves with the
+   * job's result; rejects when the owner could not be reached or refused the job (the caller retries).
+   */
+  deliver(shard: number, record: OutboxRecord): Promise<unknown>;
 }
 
 /** An append to a shard's stream was refused: another node owns it, or this node's lease ran out. */

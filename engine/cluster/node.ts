@@ -23,8 +23,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine.ts';
+import type { OutboxRecord } from '../store/records.ts';
 import type { ClusterHooks, ReplicatedOp, ShardWrites } from './hooks.ts';
 import { FencedError } from './hooks.ts';
+import type { OutboxItem } from './router.ts';
 import { Router } from './router.ts';
 import type { LeaseState, LogMessage } from './shard-log.ts';
 import { encodeBatch, LOG_MESSAGE_BYTES_MAX, opsOf, ShardLog } from './shard-log.ts';
@@ -150,7 +152,17 @@ export class ClusterNode {
     this.hooks = {
       owns: (shard) => this.owns(shard),
       replicate: (writes) => this.#replicate(writes),
+      deliver: (shard, record) => this.#deliverTo(shard, record),
     };
+  }
+
+  /** An outbox record's target job, at the owner of its shard (retried by the router while it moves). */
+  async #deliverTo(shard: number, record: OutboxRecord): Promise<unknown> {
+    const item: OutboxItem = { t: 'o', record };
+    const result = await this.router.forward(shard, item);
+    if (!result.ok)
+      throw new Error(`delivery to shard ${shard}: ${result.error.code}: ${result.error.message}`);
+    return result.value;
   }
 
   /** Connects, and declares the stream and buckets (retrying while the NATS cluster elects leaders). */
@@ -236,6 +248,7 @@ export class ClusterNode {
   /** Starts the lease loop; `engine` was created with this node's hooks. */
   async start(engine: Engine): Promise<void> {
     this.#engine = engine;
+    this.router.setOutboxRunner((record) => engine.runOutboxTarget(record));
     // Right after the buckets are made (R3 on a cluster that is still electing their leaders), the
     // first calls may be refused for a moment ("jetstream not enabled", timeouts): retry them.
     const deadline = Date.now() + 60_000;

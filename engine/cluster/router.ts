@@ -8,6 +8,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
+import { EngineError } from '../errors.ts';
+import type { OutboxRecord } from '../store/records.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const itemsPerRequestMax = 256;
@@ -32,6 +34,34 @@ export type RoutedResult =
 
 /** Runs items at the owner, in order; each result in the same position. */
 export type RoutedHandler = (shard: number, items: readonly RoutedItem[]) => Promise<RoutedResult[]>;
+
+/** An outbox delivery between nodes (engine/engine.ts `#deliver`): run by the engine, not the HTTP layer. */
+export interface OutboxItem {
+  readonly t: 'o';
+  readonly record: OutboxRecord;
+}
+
+function isOutboxItem(item: RoutedItem): item is OutboxItem {
+  return typeof item === 'object' && item !== null && (item as { t?: unknown }).t === 'o';
+}
+
+function failed(error: unknown, shard: number): RoutedResult {
+  if (error instanceof EngineError) {
+    return {
+      ok: false,
+      error: {
+        code: error.code,
+        message: error.message,
+        details: { shard },
+        retryAfterSeconds: error.code === 'SHARD_UNAVAILABLE' ? 1 : null,
+      },
+    };
+  }
+  return {
+    ok: false,
+    error: { code: 'INTERNAL_ERROR', message: String(error), details: { shard }, retryAfterSeconds: null },
+  };
+}
 
 interface Pending {
   readonly item: RoutedItem;
@@ -84,6 +114,7 @@ export class Router {
     not_owner: 0,
   };
   #handler: RoutedHandler | null = null;
+  #outboxRunner: ((record: OutboxRecord) => Promise<unknown>) | null = null;
   #requests = 0;
   #items = 0;
   #retries = 0;
@@ -98,6 +129,42 @@ export class Router {
 
   setHandler(handler: RoutedHandler): void {
     this.#handler = handler;
+  }
+
+  /** Runs the outbox deliveries other nodes send this node (the engine's target jobs). */
+  setOutboxRunner(runner: (record: OutboxRecord) => Promise<unknown>): void {
+    this.#outboxRunner = runner;
+  }
+
+  /** The results of a routed request: outbox items by the engine, the rest by the handler, in order. */
+  async #answer(
+    shard: number,
+    items: readonly RoutedItem[],
+    handler: RoutedHandler,
+  ): Promise<RoutedResult[]> {
+    if (!items.some(isOutboxItem)) return handler(shard, items);
+    const runner = this.#outboxRunner;
+    const others = items.filter((item) => !isOutboxItem(item));
+    const [otherResults, outboxResults] = await Promise.all([
+      others.length === 0 ? Promise.resolve([]) : handler(shard, others),
+      Promise.all(
+        items.filter(isOutboxItem).map(async (item): Promise<RoutedResult> => {
+          if (runner === null) return unavailable(shard, 'this node is starting');
+          try {
+            return { ok: true, value: await runner(item.record) };
+          } catch (error) {
+            return failed(error, shard);
+          }
+        }),
+      ),
+    ]);
+    let other = 0;
+    let outbox = 0;
+    return items.map((item) =>
+      isOutboxItem(item)
+        ? outboxResults[outbox++]!
+        : (otherResults[other++] ?? unavailable(shard, 'no result')),
+    );
   }
 
   stats(): RouterStats {
@@ -195,7 +262,7 @@ export class Router {
         const answer =
           handler === null
             ? Promise.resolve(items.map(() => unavailable(shard, 'this node is starting')))
-            : handler(shard, items);
+            : this.#answer(shard, items, handler);
         answer.then(
           (results) => message.respond(packr.pack(results)),
           (handlerError: unknown) => {

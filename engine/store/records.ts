@@ -1,7 +1,7 @@
 // What the store keeps. Every table below is written in the same LMDB transaction as the log records
 // that justify it, so after any crash the tables and the log agree.
 
-import type { Ledger, LedgerEvent, SkuLocationCommand } from '../../actors/index.ts';
+import type { Ledger, LedgerEvent, Refusal, SkuLocationCommand } from '../../actors/index.ts';
 
 /** Command metadata carried into the log and the audit history. */
 export interface CommandMeta {
@@ -81,9 +81,17 @@ export interface IdempotencyRecord {
   readonly atMs: number;
 }
 
-export type ReservationStatus = 'held' | 'committed' | 'fulfilled' | 'released' | 'expired' | 'refused';
+/** `pending`: cluster mode only, while a reservation spanning shards waits for its other shards' answers. */
+export type ReservationStatus =
+  | 'pending'
+  | 'held'
+  | 'committed'
+  | 'fulfilled'
+  | 'released'
+  | 'expired'
+  | 'refused';
 export type ReservationMode = 'all-or-nothing' | 'partial';
-export type ReservationLineStatus = 'held' | 'committed' | 'fulfilled' | 'released' | 'expired' | 'refused';
+export type ReservationLineStatus = ReservationStatus;
 
 export interface ReservationHeaderLine {
   readonly sku: string;
@@ -96,6 +104,8 @@ export interface ReservationHeaderLine {
   readonly released: number;
   readonly expired: number;
   readonly status: ReservationLineStatus;
+  /** Cluster mode: why another shard refused the line (the create's answer is built from it). */
+  readonly refusal?: Refusal;
 }
 
 export interface ReservationHeader {
@@ -109,6 +119,18 @@ export interface ReservationHeader {
   readonly lines: readonly ReservationHeaderLine[];
   /** Bumped on every change; the header's own version. */
   readonly revision: number;
+  /** Cluster mode, a reservation whose lines span shards: its steps under way on the other shards. */
+  readonly saga?: ReservationSaga;
+}
+
+/**
+ * The coordinator's intent for a reservation whose lines live in other shards (cluster mode): the
+ * outbox records of its steps not yet answered, and the idempotency key of the request that created it,
+ * whose stored answer is replaced by the final one once every line has answered.
+ */
+export interface ReservationSaga {
+  readonly open: readonly string[];
+  readonly answerKey: string | null;
 }
 
 export type TransferStatus = 'shipped' | 'arrived' | 'received';
@@ -156,12 +178,44 @@ export interface OutboxRecord {
   readonly command: OutboxCommand;
   readonly createdAtMs: number;
   readonly attempts: number;
+  /** The shard whose log wrote it, and whose owner delivers it (absent: the shard its delivery runs in). */
+  readonly home?: number;
+  /** Not delivered before this instant (a durable timer: a reservation's expiry across shards). */
+  readonly notBeforeMs?: number;
 }
 
-export interface OutboxCommand {
+export type OutboxCommand = TransferArriveCommand | ReservationStepCommand;
+
+export interface TransferArriveCommand {
   readonly kind: 'transferArrive';
   readonly transferId: string;
   /** The correlation id of the request that caused it, stored with the events its delivery records. */
+  readonly correlationId?: string | null;
+}
+
+/** One line of a reservation step for another shard: the line's index in the header, and its units. */
+export interface ReservationStepLine {
+  readonly at: number;
+  readonly sku: string;
+  readonly location: string;
+  readonly qty: number;
+}
+
+/**
+ * Cluster mode: one step of a reservation for the lines it has in one other shard (`shard`), sent by the
+ * header's shard; `watch` is the header's own timer for the expiry of those lines.
+ */
+export interface ReservationStepCommand {
+  readonly kind: 'reservationStep';
+  readonly reservationId: string;
+  readonly step: 'hold' | 'check' | 'commit' | 'fulfil' | 'release' | 'watch';
+  /** Names the step among the reservation's: `hold`, `commit`, `fulfil:<id>`, `release:<id>`, `compensate`. */
+  readonly stepId: string;
+  readonly shard: number;
+  readonly lines: readonly ReservationStepLine[];
+  readonly channel: string;
+  readonly mode: ReservationMode;
+  readonly expiresAtMs: number | null;
   readonly correlationId?: string | null;
 }
 

@@ -16,6 +16,11 @@ import type { CommandType } from '../schemas.ts';
 export interface Reply {
   readonly status: number;
   readonly body: unknown;
+  /**
+   * Cluster mode: the reservation whose steps on other shards are under way; the request is answered
+   * once they settle (a create with its final answer, stored in place of this one).
+   */
+  readonly saga?: string;
 }
 
 /** What the app's mutations share. */

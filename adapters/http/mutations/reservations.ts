@@ -5,6 +5,7 @@
 import { idempotencyKey } from '../../../engine/command-ids.ts';
 import type { BatchContext } from '../../../engine/engine.ts';
 import type { CreateResult, LineChange } from '../../../engine/reservations.ts';
+import type { ReservationHeader } from '../../../engine/store/records.ts';
 import type { Access } from '../auth.ts';
 import { requireLocations } from '../auth.ts';
 import { errorReply, HttpError, refusalError } from '../errors.ts';
@@ -47,6 +48,20 @@ export function refusedReply(result: CreateResult): Reply {
   return { status: error.status, body: errorReply(error) };
 }
 
+/** The answer to a create: 201 with the reservation, or the refusal. */
+export function createdReply(result: CreateResult): Reply {
+  if (!result.ok) return refusedReply(result);
+  return { status: 201, body: reservationView(result.header, result.refused) };
+}
+
+/**
+ * Cluster mode: a reservation with steps under way on other shards is answered once they settle
+ * (runMutation waits); the stored answer of a create is replaced by its final one then.
+ */
+function withSteps(reservationId: string, reply: Reply, header: ReservationHeader): Reply {
+  return header.saga !== undefined && header.saga.open.length > 0 ? { ...reply, saga: reservationId } : reply;
+}
+
 export const reserveMutation: Mutation<CreateReservation> = {
   type: 'reserve',
   scope: 'reservations:write',
@@ -64,6 +79,7 @@ export const reserveMutation: Mutation<CreateReservation> = {
         lines: input.lines,
       },
       meta,
+      idempotencyKey('http:reservation', input.reservationId),
     );
     return {
       shard: spec.shard,
@@ -72,8 +88,11 @@ export const reserveMutation: Mutation<CreateReservation> = {
           openReservations.requireRoom(input.channel);
         const result = spec.run(context);
         openReservations.observe(result.header);
-        if (!result.ok) return refusedReply(result);
-        return { status: 201, body: reservationView(result.header, result.refused) };
+        if (result.header.status === 'pending') {
+          const pending = { status: 202, body: { reservationId: input.reservationId, status: 'pending' } };
+          return withSteps(input.reservationId, pending, result.header);
+        }
+        return createdReply(result);
       },
     };
   },
@@ -92,7 +111,8 @@ export const commitMutation: Mutation<CommitInput> = {
       shard: spec.shard,
       run: (context) => {
         requireReservationLocations(context, access, input.reservationId);
-        return { status: 200, body: reservationView(spec.run(context)) };
+        const header = spec.run(context);
+        return withSteps(input.reservationId, { status: 200, body: reservationView(header) }, header);
       },
     };
   },
@@ -115,7 +135,8 @@ export const fulfilMutation: Mutation<FulfilInput> = {
       shard: spec.shard,
       run: (context) => {
         requireReservationLocations(context, access, input.reservationId);
-        return { status: 200, body: reservationView(spec.run(context)) };
+        const header = spec.run(context);
+        return withSteps(input.reservationId, { status: 200, body: reservationView(header) }, header);
       },
     };
   },
@@ -134,7 +155,8 @@ export const releaseMutation: Mutation<ReleaseInput> = {
       shard: spec.shard,
       run: (context) => {
         requireReservationLocations(context, access, input.reservationId);
-        return { status: 200, body: reservationView(spec.run(context)) };
+        const header = spec.run(context);
+        return withSteps(input.reservationId, { status: 200, body: reservationView(header) }, header);
       },
     };
   },
