@@ -458,12 +458,24 @@ export class Engine {
    * deadlines from disk and forgets any resident actor of it, so nothing stale serves the new term.
    */
   async catchUpShard(shard: number, writes: readonly { position: number; ops: readonly ReplicatedOp[] }[]) {
-    if (writes.length > 0) {
-      await this.store.root.transaction(() => {
-        for (const { ops } of writes) applyOps(this.store, ops);
-        this.store.streamPositions.put(shard, writes.at(-1)!.position);
-      });
+    if (writes.length === 0) return;
+    // The log records taken from the stream join this node's commit feed (the feed is not replicated),
+    // in stream order, so `GET /v1/events` and verify see every record this node's log holds.
+    const feed: [number, { shard: number; sequence: number }][] = [];
+    for (const { ops } of writes) {
+      for (const op of ops) {
+        if (op[0] !== 'log' || op.length !== 3) continue;
+        const [logShard, sequence] = op[1] as [number, number];
+        feed.push([++this.#feedPosition, { shard: logShard, sequence }]);
+      }
     }
+    await this.store.root.transaction(() => {
+      for (const { ops } of writes) applyOps(this.store, ops);
+      for (const [position, pointer] of feed) this.store.feed.put(position, pointer);
+      this.store.streamPositions.put(shard, writes.at(-1)!.position);
+    });
+    const newest = feed.at(-1)?.[0];
+    if (newest !== undefined) this.#committedFeedPosition = Math.max(this.#committedFeedPosition, newest);
   }
 
   /** Cluster mode: after catch-up, before the shard takes jobs: its in-memory state from disk. */
@@ -1338,9 +1350,9 @@ export class Engine {
     for (const record of records) {
       if (this.#delivering.has(record.id)) continue;
       this.#delivering.add(record.id);
-      const delayMs = (record.notBeforeMs ?? 0) - this.#clock.now();
-      if (delayMs > 0) setTimeout(() => void this.#deliver(record, 0), delayMs).unref();
-      else void this.#deliver(record, 0);
+      // Never in the caller's turn: a node adopting a shard serves it only once adoptShard returns.
+      const delayMs = Math.max(0, (record.notBeforeMs ?? 0) - this.#clock.now());
+      setTimeout(() => void this.#deliver(record, 0), delayMs).unref();
     }
   }
 

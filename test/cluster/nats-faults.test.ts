@@ -52,6 +52,14 @@ test('kill -9 and restart of one NATS server under load loses nothing acknowledg
     `${result.acknowledged.length} receipts acknowledged: ${beforeKill} before the kill, ${whileDown} while ${victim.name} was down, ` +
       `${afterRestart} in 2.5 s after its restart; ${result.retried} needed retries`,
   );
+  for (const node of nodes) {
+    const exit = await Promise.race([node.exited, sleep(0).then(() => null)]);
+    assert.equal(
+      exit,
+      null,
+      `${node.id} exited: ${JSON.stringify(exit && { ...exit, output: exit.output.slice(-4_000) })}`,
+    );
+  }
   assert.deepEqual([...result.failures], [], 'every receipt was answered 201 in the end');
   assert.ok(afterRestart > 0, 'writes succeed after the NATS server is back');
   const expected = expectedOnHand(result.acknowledged);

@@ -19,11 +19,14 @@ let address: string;
 let browser: Browser;
 
 before(async () => {
+  // First the browser: on a fresh machine it is installed first (apt-get, synchronously), which must not
+  // hold up the test process while a server it started waits to be read.
+  browser = await launchChromium();
   server = new ServerProcess({
     dataDir: path.join(directory.path, 'data'),
     settings: { STOCKLEDGER_SHARDS: '4' },
   });
-  [address, browser] = await Promise.all([listeningWithin(server, 20_000), launchChromium()]);
+  address = await listeningWithin(server, 20_000);
 });
 after(async () => {
   await browser?.close();

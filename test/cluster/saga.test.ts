@@ -1,0 +1,212 @@
+// Reservations across shards in cluster mode: a saga over the shards' owners (engine/reservations.ts).
+// The header's owner logs the intent and crashes before delivering it; the next owner of the header's
+// shard finishes the held reservation and compensates the refused all-or-nothing one, and the retried
+// requests get the final answers. Holds across shards expire at the header's expiry everywhere, and a
+// fulfilment across shards takes the units off every location.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { shardOf } from '../../engine/shard-of.ts';
+import { waitBalanced } from '../helpers/cluster-load.ts';
+import type { TestNode } from '../helpers/cluster-nodes.ts';
+import { removeDataDir, send, startNode, stopNodes, waitReady } from '../helpers/cluster-nodes.ts';
+import type { NatsServer } from '../helpers/nats-server.ts';
+import { startNatsServer } from '../helpers/nats-server.ts';
+
+const SHARDS = 8;
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The first location `store-<n>` in a shard. */
+function locationIn(shard: number): string {
+  for (let at = 0; ; at++) if (shardOf(`store-${at}`, SHARDS) === shard) return `store-${at}`;
+}
+
+// Balanced, shard s is owned by the (s mod 3)th node: node-1 owns shard 0, node-2 shard 1, node-3 shard 2.
+const A = locationIn(0);
+const B = locationIn(1);
+const C = locationIn(2);
+
+let nats: NatsServer;
+let nodes: TestNode[] = [];
+const alive = () => nodes.filter((node) => node.id !== 'node-1').map((node) => node.address);
+
+interface Position {
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly availableToSell: number;
+}
+
+async function position(address: string, location: string): Promise<Position> {
+  const answer = await send(() => [address], `/v1/stock/${location}/sku-1`, null);
+  assert.equal(answer.status, 200);
+  return answer.body as Position;
+}
+
+before(async () => {
+  nats = await startNatsServer();
+  nodes = [
+    // node-1 writes outbox records but never delivers them: its reservations across shards stop after
+    // their first step, as if it crashed right after logging the intent.
+    await startNode({
+      id: 'node-1',
+      natsUrl: nats.url,
+      shards: SHARDS,
+      settings: { STOCKLEDGER_FAULT_PAUSE_OUTBOX: '1' },
+    }),
+    await startNode({ id: 'node-2', natsUrl: nats.url, shards: SHARDS }),
+    await startNode({ id: 'node-3', natsUrl: nats.url, shards: SHARDS }),
+  ];
+  await waitReady(nodes);
+  await waitBalanced(nats.url, nodes, SHARDS);
+  for (const location of [A, B, C]) {
+    const receipt = { receiptId: `stock-${location}`, location, lines: [{ sku: 'sku-1', qty: 10 }] };
+    assert.equal((await send(alive, '/v1/receipts', receipt)).status, 201);
+  }
+});
+
+after(async () => {
+  await stopNodes(nodes);
+  for (const node of nodes) removeDataDir(node);
+  await nats.stop();
+});
+
+test('a saga cut off by a crash of its header owner is finished, or compensated, by the next owner', async (t) => {
+  const node1 = nodes[0]!;
+  const held = {
+    reservationId: 'across-held',
+    channel: 'web',
+    ttlSeconds: 3_600,
+    lines: [
+      { sku: 'sku-1', location: A, qty: 2 },
+      { sku: 'sku-1', location: B, qty: 3 },
+    ],
+  };
+  const refused = {
+    reservationId: 'across-refused',
+    channel: 'web',
+    ttlSeconds: 3_600,
+    lines: [
+      { sku: 'sku-1', location: A, qty: 1 },
+      { sku: 'sku-1', location: C, qty: 11 },
+    ],
+  };
+  // At node-1, which owns A's shard (the headers' shard): each create logs its intent and A's hold, then
+  // waits for the other shard, which never hears of it; after its wait the request answers 503.
+  for (const body of [held, refused]) {
+    const first = await send(() => [node1.address], '/v1/reservations', body, 0);
+    assert.equal(first.status, 503, JSON.stringify(first.body));
+  }
+  const pending = await send(() => [node1.address], '/v1/reservations/across-held', null);
+  assert.equal((pending.body as { status: string }).status, 'pending');
+  assert.equal((await position(node1.address, A)).reserved, 3, 'both holds at A, in the intent');
+  assert.equal((await position(alive()[0]!, B)).reserved, 0, 'nothing held at B yet');
+
+  node1.process.kill('SIGKILL');
+  await node1.exited;
+  const killedMs = Date.now();
+  // The retries, at the other nodes, are answered once the next owner of A's shard has delivered the
+  // intent: the held one in full, the refused one with every line's figures and nothing held.
+  const heldAnswer = await send(alive, '/v1/reservations', held);
+  assert.equal(heldAnswer.status, 201, JSON.stringify(heldAnswer.body));
+  assert.equal(heldAnswer.replayed, true);
+  const heldBody = heldAnswer.body as { status: string; lines: { status: string; qty: number }[] };
+  assert.equal(heldBody.status, 'held');
+  assert.deepEqual(
+    heldBody.lines.map((line) => [line.status, line.qty]),
+    [
+      ['held', 2],
+      ['held', 3],
+    ],
+  );
+  const refusedAnswer = await send(alive, '/v1/reservations', refused);
+  assert.equal(refusedAnswer.status, 409, JSON.stringify(refusedAnswer.body));
+  const error = refusedAnswer.body as { error: { code: string; details: { lines: unknown[] } } };
+  assert.equal(error.error.code, 'INSUFFICIENT_STOCK');
+  assert.deepEqual(error.error.details.lines, [
+    { sku: 'sku-1', location: C, requested: 11, availableToSell: 10 },
+  ]);
+  t.diagnostic(`both sagas finished ${Date.now() - killedMs} ms after the kill of their header's owner`);
+  for (const address of alive()) {
+    assert.deepEqual(
+      [(await position(address, A)).reserved, (await position(address, B)).reserved],
+      [2, 3],
+      `A holds 2 and B 3 (read at ${address}): the refused request's hold at A was released`,
+    );
+    assert.equal((await position(address, C)).reserved, 0);
+  }
+  const read = await send(alive, '/v1/reservations/across-held', null);
+  assert.equal((read.body as { status: string }).status, 'held');
+  // A step across shards, at any node: the commit reaches both lines.
+  const commit = await send(alive, '/v1/reservations/across-held/commit', {});
+  assert.equal(commit.status, 200, JSON.stringify(commit.body));
+  assert.equal((commit.body as { status: string }).status, 'committed');
+});
+
+test('holds across shards expire at the reservation’s expiry on every shard', async () => {
+  const body = {
+    reservationId: 'across-expiring',
+    channel: 'web',
+    ttlSeconds: 2,
+    lines: [
+      { sku: 'sku-1', location: B, qty: 1 },
+      { sku: 'sku-1', location: C, qty: 2 },
+    ],
+  };
+  const created = await send(alive, '/v1/reservations', body);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const before = [(await position(alive()[0]!, B)).reserved, (await position(alive()[0]!, C)).reserved];
+  assert.deepEqual(before, [3 + 1, 2], 'B holds the earlier 3 and this 1; C this 2');
+  await sleep(2_000);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const read = await send(alive, '/v1/reservations/across-expiring', null);
+    const view = read.body as { status: string; lines: { status: string; expired: number }[] };
+    if (view.status === 'expired') {
+      assert.deepEqual(
+        view.lines.map((line) => [line.status, line.expired]),
+        [
+          ['expired', 1],
+          ['expired', 2],
+        ],
+      );
+      break;
+    }
+    assert.ok(Date.now() < deadline, `not expired: ${JSON.stringify(view)}`);
+    await sleep(200);
+  }
+  assert.equal((await position(alive()[0]!, B)).reserved, 3);
+  assert.equal((await position(alive()[0]!, C)).reserved, 0);
+});
+
+test('a fulfilment across shards takes the units off every location; the data directories verify', async (t) => {
+  const body = {
+    reservationId: 'across-fulfilled',
+    channel: 'web',
+    ttlSeconds: 3_600,
+    lines: [
+      { sku: 'sku-1', location: C, qty: 4 },
+      { sku: 'sku-1', location: B, qty: 1 },
+    ],
+  };
+  assert.equal((await send(alive, '/v1/reservations', body)).status, 201);
+  const fulfilled = await send(alive, '/v1/reservations/across-fulfilled/fulfil', { fulfilmentId: 'ship-1' });
+  assert.equal(fulfilled.status, 200, JSON.stringify(fulfilled.body));
+  assert.equal((fulfilled.body as { status: string }).status, 'fulfilled');
+  const c = await position(alive()[1]!, C);
+  const b = await position(alive()[1]!, B);
+  assert.deepEqual([c.onHand, c.reserved], [6, 0]);
+  assert.deepEqual([b.onHand, b.reserved], [9, 3]);
+  await stopNodes(nodes.filter((node) => node.id !== 'node-1'));
+  for (const node of nodes.slice(1)) {
+    const report = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'engine/cli.ts', 'verify', '--data-dir', node.dataDir],
+      { cwd: repositoryRoot, encoding: 'utf8' },
+    );
+    t.diagnostic(`${node.id}: ${report.trim().split('\n').at(-1)}`);
+  }
+});
