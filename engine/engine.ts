@@ -349,6 +349,8 @@ export class Engine {
   readonly #outboxHandlers = new Map<string, OutboxHandler>();
   /** Outbox records being delivered now, by id: one delivery at a time per record. */
   readonly #delivering = new Set<string>();
+  /** Callers waiting for outbox records to be removed (delivered and settled), by record id. */
+  readonly #outboxWaiters = new Map<string, (() => void)[]>();
   /** The root of the actor system that every resident SKU-location actor belongs to. */
   readonly #root = createActor(residentsRoot);
   readonly #cluster: ClusterHooks | null;
@@ -1286,6 +1288,42 @@ export class Engine {
       }
     }
     if (batch.outboxAdded.length > 0) this.#deliverOutbox(batch.outboxAdded);
+    for (const id of batch.outboxAcked) {
+      const waiting = this.#outboxWaiters.get(id);
+      if (waiting === undefined) continue;
+      this.#outboxWaiters.delete(id);
+      for (const done of waiting) done();
+    }
+  }
+
+  /**
+   * Resolves true once every one of these outbox records has been delivered and removed (at once for
+   * records not on disk), false when `timeoutMs` passes first.
+   */
+  async outboxSettled(ids: readonly string[], timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (const id of ids) {
+      if (this.store.outbox.get(id) === undefined) continue;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const settled = await new Promise<boolean>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          const list = this.#outboxWaiters.get(id) ?? [];
+          list.splice(list.indexOf(done), 1);
+          if (list.length === 0) this.#outboxWaiters.delete(id);
+          resolve(false);
+        }, left);
+        const list = this.#outboxWaiters.get(id) ?? [];
+        list.push(done);
+        this.#outboxWaiters.set(id, list);
+      });
+      if (!settled) return false;
+    }
+    return true;
   }
 
   #fail(error: Error): void {

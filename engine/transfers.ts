@@ -3,13 +3,17 @@
 // transaction; the outbox record is delivered to the destination's shard (TransferArrived, inTransit
 // up) and removed in the same transaction as that delivery, so a crash in between redelivers it, and
 // idempotency (the delivery's own key) makes redelivery harmless. Receiving records the variance.
+//
+// Cluster mode, between locations in shards that different nodes may own: the record carries the
+// shipped header and is delivered to the destination's owner, whose job records the arrival and its
+// own copy of the header; the source's owner then removes the record and marks its copy arrived. The
+// receipt goes to the destination's shard, whose copy is the transfer's from then on.
 
 import type { Refusal } from '../actors/index.ts';
 import { assert, locationId, sku as skuOf, transferId as transferIdOf } from '../actors/index.ts';
 import { derivedCommandId, idempotencyKey } from './command-ids.ts';
 import type { BatchContext, Engine, JobResult, JobSpec } from './engine.ts';
 import { EngineError } from './errors.ts';
-import { assertOneShard } from './reservations.ts';
 import type { CommandMeta, OutboxRecord, TransferHeader } from './store/records.ts';
 
 export interface CreateTransfer {
@@ -59,7 +63,10 @@ export class TransferCoordinator {
 
   constructor(engine: Engine) {
     this.#engine = engine;
-    engine.registerOutboxHandler(ARRIVE, { target: (record) => this.#arrivalJob(record) });
+    engine.registerOutboxHandler(ARRIVE, {
+      target: (record) => this.#arrivalJob(record),
+      settle: (record) => this.#settleArrival(record),
+    });
   }
 
   create(request: CreateTransfer, meta: CommandMeta): Promise<JobResult<TransferResult>> {
@@ -75,7 +82,7 @@ export class TransferCoordinator {
       });
     }
     const shard = this.#engine.shardOfLocation(request.from);
-    if (this.#engine.clustered) assertOneShard(this.#engine, [request.from, request.to]);
+    const across = this.#engine.clustered && this.#engine.shardOfLocation(request.to) !== shard;
     return {
       shard,
       key: idempotencyKey('transfer', request.transferId),
@@ -121,10 +128,16 @@ export class TransferCoordinator {
         };
         context.putTransfer(shard, header);
         context.addOutbox({
-          id: `arrive:${request.transferId}`,
-          command: { kind: ARRIVE, transferId: request.transferId, correlationId: meta.correlationId },
+          id: arrivalRecordId(request.transferId),
+          command: {
+            kind: ARRIVE,
+            transferId: request.transferId,
+            correlationId: meta.correlationId,
+            ...(across ? { shipped: header } : {}),
+          },
           createdAtMs: context.atMs,
           attempts: 0,
+          ...(across ? { home: shard } : {}),
         });
         return { ok: true, header };
       },
@@ -144,6 +157,8 @@ export class TransferCoordinator {
   receiveJob(request: ReceiveTransfer, meta: CommandMeta): JobSpec<TransferHeader> {
     assertDistinctSkus(request.lines);
     const committed = this.#engine.transferHeader(request.transferId);
+    // Cluster mode: the receipt was routed to the destination's shard; a node with no copy has none yet.
+    if (committed === undefined && this.#engine.clustered) throw notFound(request.transferId);
     const shard =
       committed === undefined
         ? this.#engine.shardOfKey(request.transferId)
@@ -203,7 +218,13 @@ export class TransferCoordinator {
     };
   }
 
-  #arrive(context: BatchContext, header: TransferHeader, meta: CommandMeta): TransferHeader {
+  #arrive(
+    context: BatchContext,
+    header: TransferHeader,
+    meta: CommandMeta,
+    /** False when the record lives in another shard, whose owner removes it (cluster mode). */
+    ack = true,
+  ): TransferHeader {
     for (const [at, line] of header.lines.entries()) {
       context.apply(
         {
@@ -220,29 +241,62 @@ export class TransferCoordinator {
     }
     const next: TransferHeader = { ...header, status: 'arrived', revision: header.revision + 1 };
     context.putTransfer(this.#engine.shardOfLocation(header.to), next);
-    context.ackOutbox(`arrive:${header.transferId}`);
+    if (ack) context.ackOutbox(arrivalRecordId(header.transferId));
     return next;
   }
 
   #arrivalJob(record: OutboxRecord): JobSpec<unknown> {
     const command = record.command;
     assert(command.kind === ARRIVE, `not a transfer arrival: ${command.kind}`);
-    const header = this.#engine.transferHeader(command.transferId);
+    const header = command.shipped ?? this.#engine.transferHeader(command.transferId);
     const shard = header === undefined ? 0 : this.#engine.shardOfLocation(header.to);
+    // Between shards (cluster mode) the source's owner removes the record once this job is done.
+    const here = record.home === undefined;
     return {
       shard,
-      key: null,
-      body: null,
+      key: here ? null : idempotencyKey('transfer-arrival', command.transferId),
+      body: here ? null : command.transferId,
       run: (context) => {
-        const current = context.transfer(command.transferId);
+        const current = context.transfer(command.transferId) ?? command.shipped;
         if (current === undefined || current.status !== 'shipped') {
           // Already arrived (the receipt got there first) or unknown: acknowledge and stop delivering.
-          context.ackOutbox(record.id);
+          if (here) context.ackOutbox(record.id);
           return current?.status ?? 'unknown';
         }
         const meta = { correlationId: command.correlationId ?? null, source: 'engine:outbox' };
-        return this.#arrive(context, current, meta).status;
+        return this.#arrive(context, current, meta, here).status;
       },
     };
   }
+
+  /** Cluster mode, between shards: in the source's shard, the record goes and its copy is marked arrived. */
+  #settleArrival(record: OutboxRecord): JobSpec<unknown> | null {
+    const command = record.command;
+    if (record.home === undefined || command.kind !== ARRIVE) return null;
+    const home = record.home;
+    return {
+      shard: home,
+      key: null,
+      body: null,
+      run: (context) => {
+        context.ackOutbox(record.id);
+        // This shard's log records the transfer as arrived (or as the later state this node's copy has
+        // when it holds the destination too): its next owner must not find it shipped with no record.
+        const header = context.transfer(command.transferId) ?? command.shipped;
+        if (header !== undefined) {
+          context.putTransfer(
+            home,
+            header.status === 'shipped'
+              ? { ...header, status: 'arrived', revision: header.revision + 1 }
+              : header,
+          );
+        }
+        return null;
+      },
+    };
+  }
+}
+
+export function arrivalRecordId(transferId: string): string {
+  return `arrive:${transferId}`;
 }

@@ -117,8 +117,9 @@ export function localHeaderShard(services: Services, kind: string, id: string): 
     return header === undefined ? null : engine.shardOfLocation(header.location);
   }
   if (kind === 'transfer') {
+    // Received at its destination, whose copy of the header follows the transfer to the end.
     const header = engine.transferHeader(id);
-    return header === undefined ? null : engine.shardOfLocation(header.from);
+    return header === undefined ? null : engine.shardOfLocation(header.to);
   }
   return null;
 }
@@ -160,7 +161,13 @@ export async function routeMutation<Input>(
   const header = headerOf(mutation.type, input as Record<string, unknown>);
   if (header !== null) shard = await shardOfHeader(services, header.kind, header.id, plannedShard);
   const created = createdHeaderOf(mutation.type, input as Record<string, unknown>);
-  if (created !== null) cluster.router.remember(created.kind, created.id, shard);
+  if (created !== null) {
+    // A transfer is received, and read, at its destination's shard (the copy that is kept up to date).
+    const to = (input as { to?: unknown }).to;
+    const home =
+      created.kind === 'transfer' && typeof to === 'string' ? services.engine.shardOfLocation(to) : shard;
+    cluster.router.remember(created.kind, created.id, home);
+  }
   if (cluster.owns(shard)) return null;
   const item: RoutedItem = {
     t: 'm',
@@ -184,6 +191,8 @@ function readShard(services: Services, request: FastifyRequest): number | null |
       return engine.shardOfLocation(params.location ?? '');
     case '/v1/reservations/:id':
       return shardOfHeader(services, 'reservation', params.id ?? '', engine.shardOfKey(params.id ?? ''));
+    case '/v1/transfers/:id':
+      return shardOfHeader(services, 'transfer', params.id ?? '', engine.shardOfKey(params.id ?? ''));
     case '/v1/returns/:returnId':
       return shardOfHeader(
         services,

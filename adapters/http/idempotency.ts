@@ -48,6 +48,7 @@ export async function runMutation<Input>(
       run: planned.run,
     });
     if (result.saga !== undefined) return await settledOutcome(services, mutation, input, result, replayed);
+    if (result.outbox !== undefined) return await deliveredOutcome(services, result, replayed);
     return { ...result, replayed };
   } catch (error) {
     if (error instanceof IdempotencyConflictError) {
@@ -92,6 +93,21 @@ async function settledOutcome<Input>(
   }
   const { saga: _saga, ...reply } = final;
   return { ...reply, replayed };
+}
+
+/** Cluster mode: answers once the outbox records a request wrote are delivered (503 if too slow). */
+async function deliveredOutcome(services: Services, reply: Reply, replayed: boolean): Promise<Outcome> {
+  const ids = reply.outbox ?? [];
+  if (!(await services.engine.outboxSettled(ids, stepsWaitMs))) {
+    throw new HttpError(
+      'SHARD_UNAVAILABLE',
+      'the request is still being delivered to another shard; retry shortly',
+      { outbox: [...ids] },
+      1,
+    );
+  }
+  const { outbox: _outbox, ...rest } = reply;
+  return { ...rest, replayed };
 }
 
 /** Sends an outcome: its status and body, marked when it is the stored answer of an earlier request. */

@@ -104,13 +104,28 @@ export class WriteRecorder {
 }
 
 /** Applies operations inside the current LMDB write transaction. */
+/**
+ * Header tables are shared by shards: a transfer between shards has a copy in each shard's stream (the
+ * source writes it shipped, the destination arrived and received). A node that holds both shards applies
+ * their streams in whatever order it took them over, so a header is only ever replaced by a later
+ * revision of itself.
+ */
+const HEADER_TABLES: ReadonlySet<ReplicatedTable> = new Set(['reservations', 'transfers', 'returns']);
+
+function revisionOf(value: unknown): number {
+  const revision = (value as { revision?: unknown } | undefined)?.revision;
+  return typeof revision === 'number' ? revision : -1;
+}
+
 export function applyOps(store: Store, ops: readonly ReplicatedOp[]): void {
   for (const op of ops) {
     const table = store[op[0]] as unknown as {
+      get(key: unknown): unknown;
       put(key: unknown, value: unknown): void;
       remove(key: unknown): void;
     };
-    if (op.length === 3) table.put(op[1], op[2]);
-    else table.remove(op[1]);
+    if (op.length !== 3) table.remove(op[1]);
+    else if (!HEADER_TABLES.has(op[0]) || revisionOf(table.get(op[1])) <= revisionOf(op[2]))
+      table.put(op[1], op[2]);
   }
 }

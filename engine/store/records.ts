@@ -189,6 +189,8 @@ export type OutboxCommand = TransferArriveCommand | ReservationStepCommand;
 export interface TransferArriveCommand {
   readonly kind: 'transferArrive';
   readonly transferId: string;
+  /** Cluster mode, between shards: the shipped header, for the destination's owner, which has no copy. */
+  readonly shipped?: TransferHeader;
   /** The correlation id of the request that caused it, stored with the events its delivery records. */
   readonly correlationId?: string | null;
 }

@@ -50,6 +50,7 @@ function sequence(length: number): Step[] {
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const steps: Step[] = [];
   const reservations: string[] = [];
+  const transfers: { id: string; sku: string }[] = [];
   for (let at = 0; at < length; at++) {
     const location = pick(LOCATIONS);
     const sku = pick(SKUS);
@@ -88,10 +89,30 @@ function sequence(length: number): Step[] {
         route: `/v1/reservations/${pick(reservations)}/fulfil`,
         body: { fulfilmentId: `f-${at}` },
       });
-    } else if (roll < 0.95 && reservations.length > 0) {
+    } else if (roll < 0.9 && reservations.length > 0) {
       steps.push({
         route: `/v1/reservations/${pick(reservations)}/release`,
         body: { releaseId: `rl-${at}` },
+      });
+    } else if (roll < 0.94) {
+      // A transfer, mostly between shards: in the cluster its arrival is an outbox delivery to the owner
+      // of the destination's shard, and the receipt is taken there.
+      const to = pick(LOCATIONS.filter((other) => other !== location));
+      transfers.push({ id: `tr-${at}`, sku });
+      steps.push({
+        route: '/v1/transfers',
+        body: {
+          transferId: `tr-${at}`,
+          from: location,
+          to,
+          lines: [{ sku, qty: 1 + Math.floor(random() * 2) }],
+        },
+      });
+    } else if (roll < 0.97 && transfers.length > 0) {
+      const transfer = pick(transfers);
+      steps.push({
+        route: `/v1/transfers/${transfer.id}/receipt`,
+        body: { lines: [{ sku: transfer.sku, qty: 1 }] },
       });
     } else {
       // A repeat of an earlier request: answered with the stored first answer, wherever it lands.
@@ -130,6 +151,8 @@ test('commands sent to any node land on the owner and answer as in embedded mode
   const steps = sequence(300);
   let forwarded = 0;
   const acrossShards = new Map<number, number>();
+  const transfersAcross = new Map<number, number>();
+  let receivedTransfers = 0;
   const replayedStep = new Set(steps.flatMap((step, at) => (steps.indexOf(step) < at ? [at] : [])));
   for (const [at, step] of steps.entries()) {
     const node = nodes[at % nodes.length]!;
@@ -143,6 +166,12 @@ test('commands sent to any node land on the owner and answer as in embedded mode
     assert.deepEqual(withoutTimes(inCluster.body), withoutTimes(alone.body), `step ${at} ${step.route}`);
     assert.equal(inCluster.replayed, alone.replayed, `step ${at}: replayed`);
     if (inCluster.attempts > 1) forwarded++;
+    if (step.route === '/v1/transfers' && !replayedStep.has(at)) {
+      const { from, to } = step.body as { from: string; to: string };
+      if (shardOf(from, 8) !== shardOf(to, 8))
+        transfersAcross.set(alone.status, (transfersAcross.get(alone.status) ?? 0) + 1);
+    }
+    if (step.route.endsWith('/receipt') && alone.status === 200) receivedTransfers++;
     const lines = (step.body as { lines?: { location: string }[] } | null)?.lines;
     if (step.route === '/v1/reservations' && lines !== undefined && !replayedStep.has(at)) {
       if (new Set(lines.map((line) => shardOf(line.location, 8))).size > 1)
@@ -150,8 +179,11 @@ test('commands sent to any node land on the owner and answer as in embedded mode
     }
   }
   t.diagnostic(
-    `reservations across shards by answer status: ${JSON.stringify(Object.fromEntries(acrossShards))}`,
+    `across shards by answer status: reservations ${JSON.stringify(Object.fromEntries(acrossShards))}, ` +
+      `transfers ${JSON.stringify(Object.fromEntries(transfersAcross))}; ${receivedTransfers} transfers received`,
   );
+  assert.ok((transfersAcross.get(201) ?? 0) > 0, 'a transfer between shards was shipped');
+  assert.ok(receivedTransfers > 0, 'a transfer was received');
   // The sequence has reservations across shards that were held and ones that were refused.
   assert.ok((acrossShards.get(201) ?? 0) > 0, `held across shards: ${JSON.stringify([...acrossShards])}`);
   assert.ok((acrossShards.get(409) ?? 0) > 0, `refused across shards: ${JSON.stringify([...acrossShards])}`);

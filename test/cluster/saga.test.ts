@@ -1,8 +1,9 @@
 // Reservations across shards in cluster mode: a saga over the shards' owners (engine/reservations.ts).
 // The header's owner logs the intent and crashes before delivering it; the next owner of the header's
 // shard finishes the held reservation and compensates the refused all-or-nothing one, and the retried
-// requests get the final answers. Holds across shards expire at the header's expiry everywhere, and a
-// fulfilment across shards takes the units off every location.
+// requests get the final answers. Holds across shards expire at the header's expiry everywhere, a
+// transfer between shards arrives at the destination's owner, and a fulfilment across shards takes the
+// units off every location.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -182,6 +183,38 @@ test('holds across shards expire at the reservation’s expiry on every shard', 
   assert.equal((await position(alive()[0]!, C)).reserved, 0);
 });
 
+test('a transfer between shards arrives at the destination’s owner and is received there', async () => {
+  // C (node-3's shard 2) ships to B (shard 1): the arrival is an outbox delivery to B's owner.
+  const shipped = await send(alive, '/v1/transfers', {
+    transferId: 'across-transfer',
+    from: C,
+    to: B,
+    lines: [{ sku: 'sku-1', qty: 3 }],
+  });
+  assert.equal(shipped.status, 201, JSON.stringify(shipped.body));
+  assert.equal((shipped.body as { status: string }).status, 'shipped');
+  // Answered once the arrival is recorded: B has the units in transit, C has them off its on-hand.
+  for (const address of alive()) {
+    const b = await position(address, B);
+    const c = await position(address, C);
+    assert.deepEqual([b.onHand, (b as unknown as { inTransit: number }).inTransit, c.onHand], [10, 3, 7]);
+    const read = await send(() => [address], '/v1/transfers/across-transfer', null);
+    assert.equal((read.body as { status: string }).status, 'arrived', `read at ${address}`);
+  }
+  const received = await send(alive, '/v1/transfers/across-transfer/receipt', {
+    lines: [{ sku: 'sku-1', qty: 2 }],
+  });
+  assert.equal(received.status, 200, JSON.stringify(received.body));
+  const view = received.body as { status: string; lines: { variance: number }[] };
+  assert.deepEqual([view.status, view.lines[0]!.variance], ['received', -1]);
+  for (const address of alive()) {
+    const b = await position(address, B);
+    assert.deepEqual([b.onHand, (b as unknown as { inTransit: number }).inTransit], [12, 0]);
+    const read = await send(() => [address], '/v1/transfers/across-transfer', null);
+    assert.equal((read.body as { status: string }).status, 'received', `read at ${address}`);
+  }
+});
+
 test('a fulfilment across shards takes the units off every location; the data directories verify', async (t) => {
   const body = {
     reservationId: 'across-fulfilled',
@@ -198,8 +231,8 @@ test('a fulfilment across shards takes the units off every location; the data di
   assert.equal((fulfilled.body as { status: string }).status, 'fulfilled');
   const c = await position(alive()[1]!, C);
   const b = await position(alive()[1]!, B);
-  assert.deepEqual([c.onHand, c.reserved], [6, 0]);
-  assert.deepEqual([b.onHand, b.reserved], [9, 3]);
+  assert.deepEqual([c.onHand, c.reserved], [3, 0]);
+  assert.deepEqual([b.onHand, b.reserved], [11, 3]);
   await stopNodes(nodes.filter((node) => node.id !== 'node-1'));
   for (const node of nodes.slice(1)) {
     const report = execFileSync(

@@ -21,6 +21,8 @@ export interface Reply {
    * once they settle (a create with its final answer, stored in place of this one).
    */
   readonly saga?: string;
+  /** Cluster mode: outbox records (a transfer's arrival at another shard) delivered before the answer. */
+  readonly outbox?: readonly string[];
 }
 
 /** What the app's mutations share. */

@@ -6,6 +6,7 @@ import { canonicalJson, locationId, sku as skuOf } from '../../../actors/index.t
 import { derivedCommandId, idempotencyKey } from '../../../engine/command-ids.ts';
 import type { StockPosition } from '../../../engine/inputs.ts';
 import { positionOf } from '../../../engine/inputs.ts';
+import { arrivalRecordId } from '../../../engine/transfers.ts';
 import { requireLocations } from '../auth.ts';
 import { HttpError, refusalError } from '../errors.ts';
 import type {
@@ -179,7 +180,12 @@ export const transferMutation: Mutation<CreateTransfer> = {
       shard: spec.shard,
       run: (context) => {
         const result = spec.run(context);
-        if (result.ok) return { status: 201, body: transferView(result.header) };
+        if (result.ok) {
+          const reply = { status: 201, body: transferView(result.header) };
+          // Cluster mode, between shards: answered once the destination's owner has recorded the arrival.
+          const across = engine.clustered && engine.shardOfLocation(input.to) !== spec.shard;
+          return across ? { ...reply, outbox: [arrivalRecordId(input.transferId)] } : reply;
+        }
         // Nothing was shipped: answer the refusal without recording it, so a retry after a receipt works.
         const other = result.refused.find(({ refusal }) => refusal.code !== 'INSUFFICIENT_STOCK');
         if (other !== undefined) throw refusalError(other.refusal, '/lines', `transfer ${input.transferId}`);
