@@ -442,9 +442,12 @@ export class Engine {
    * header lives with its lines, in the shard of its first line's location, so one owner does a
    * reservation's every step; `firstLocation` is given when the header does not exist yet.
    */
-  reservationShard(reservationId: string, firstLocation?: string): number {
+  reservationShard(reservationId: string, firstLocation?: string, located = false): number {
     if (this.#cluster === null) return this.shardOfKey(reservationId);
-    const header = this.#pendingReservations.get(reservationId) ?? this.store.reservations.get(reservationId);
+    // `located`: the caller holds the header, and `firstLocation` is its first line's.
+    const header = located
+      ? undefined
+      : (this.#pendingReservations.get(reservationId) ?? this.store.reservations.get(reservationId));
     const location = header?.lines[0]?.location ?? firstLocation;
     return location === undefined ? this.shardOfKey(reservationId) : this.shardOfLocation(location);
   }

@@ -250,6 +250,14 @@ export class ReservationCoordinator {
     return this.#engine.reservationShard(reservationId);
   }
 
+  /**
+   * The shard a header is in, from the header itself: a job that runs a step inside a job of its own (an
+   * order webhook creating and committing at once) may hold a header that is not committed yet.
+   */
+  #shardOfHeader(header: ReservationHeader): number {
+    return this.#engine.reservationShard(header.reservationId, header.lines[0]?.location, true);
+  }
+
   #existing(context: BatchContext, reservationId: string): ReservationHeader {
     const header = context.reservation(reservationId);
     if (header === undefined) {
@@ -348,13 +356,13 @@ export class ReservationCoordinator {
   }
 
   commitJob(reservationId: string, meta: CommandMeta): JobSpec<ReservationHeader> {
-    const shard = this.#headerShard(reservationId);
     return {
-      shard,
+      shard: this.#headerShard(reservationId),
       key: null,
       body: null,
       run: (context) => {
         const header = this.#existing(context, reservationId);
+        const shard = this.#shardOfHeader(header);
         if (header.status === 'committed') return header;
         this.#requireNoStepUnderWay(header, shard);
         this.#requireHeld(context, header);
@@ -480,13 +488,13 @@ export class ReservationCoordinator {
     meta: CommandMeta,
   ): JobSpec<ReservationHeader> {
     if (requested !== null) assertDistinctLines(requested);
-    const shard = this.#headerShard(reservationId);
     return {
-      shard,
+      shard: this.#headerShard(reservationId),
       key: idempotencyKey(kind, reservationId, changeId),
       body: { reservationId, lines: requested },
       run: (context) => {
         const header = this.#existing(context, reservationId);
+        const shard = this.#shardOfHeader(header);
         if (kind === 'release' && (header.status === 'expired' || header.status === 'released'))
           return header;
         this.#requireNoStepUnderWay(header, shard);

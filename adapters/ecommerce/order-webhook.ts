@@ -80,6 +80,19 @@ export function orderReservationId(orderId: string): string {
   return derivedCommandId('order', orderId);
 }
 
+/** Cluster mode: where a new reservation for the order would live (its first line's shard), if known. */
+export function firstOrderLocation(order: OrderWebhook['order']): string | undefined {
+  return order.line_items?.[0]?.location_id ?? order.location_id;
+}
+
+/** The reservations an order may have: its own, then the cart hold it names. */
+export function orderReservationIds(order: OrderWebhook['order']): string[] {
+  return [
+    orderReservationId(order.id),
+    ...(order.reservation_id === undefined ? [] : [order.reservation_id]),
+  ];
+}
+
 /** Lines of an order or fulfilment with their locations, each SKU-location once. */
 function linesOf(
   items: Static<typeof LineItems>,
@@ -124,6 +137,8 @@ export function orderWebhookJob(
   webhookId: string,
   webhook: OrderWebhook,
   meta: CommandMeta,
+  /** Cluster mode: the shard of the order's reservation header (its first line's), found by the caller. */
+  shard?: number,
 ): JobSpec<Reply> {
   const { order, topic } = webhook;
   const reply = (action: OrderWebhookResult['action'], header: ReservationHeader, status = 200): Reply => {
@@ -139,7 +154,7 @@ export function orderWebhookJob(
   };
   return {
     // Every step of an order touches its reservation's header, so the job runs in that header's shard.
-    shard: engine.shardOfKey(order.reservation_id ?? orderReservationId(order.id)),
+    shard: shard ?? engine.shardOfKey(order.reservation_id ?? orderReservationId(order.id)),
     key: idempotencyKey('webhook:order', webhookId),
     body: webhook,
     run: (context) => {

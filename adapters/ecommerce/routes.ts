@@ -9,14 +9,24 @@
 
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { isId } from '../../actors/index.ts';
+import type { JobResult } from '../../engine/engine.ts';
 import { IdempotencyConflictError } from '../../engine/errors.ts';
 import { observeSyncLag } from '../../engine/observability/observability.ts';
+import type { CommandMeta } from '../../engine/store/records.ts';
 import type { AppServices } from '../http/app.ts';
+import { findHeaderShard, registerRoutedJob, runAtOwner } from '../http/cluster-routing.ts';
 import { HttpError, issuesOf, toHttpError, validationFailed } from '../http/errors.ts';
 import { sendOutcome } from '../http/idempotency.ts';
+import type { Reply } from '../http/mutations/mutation.ts';
 import { routeSchema } from '../http/route-schema.ts';
 import type { OrderWebhook as OrderWebhookBody } from './order-webhook.ts';
-import { OrderWebhook, OrderWebhookResult, orderWebhookJob } from './order-webhook.ts';
+import {
+  firstOrderLocation,
+  OrderWebhook,
+  OrderWebhookResult,
+  orderReservationIds,
+  orderWebhookJob,
+} from './order-webhook.ts';
 import { signatureMatches } from './signature.ts';
 
 export const ORDER_WEBHOOK_ADAPTER = 'ecommerce:orders';
@@ -33,8 +43,30 @@ function unauthorized(message: string): HttpError {
   return new HttpError('UNAUTHORIZED', message);
 }
 
+const ROUTED_WEBHOOK = 'orderWebhook';
+
 export function orderWebhookRoutes(services: AppServices): FastifyPluginAsync {
   const { engine, config, openReservations } = services;
+  // Cluster mode: the job runs at the owner of the order's reservation header, which may be another node.
+  registerRoutedJob(ROUTED_WEBHOOK, (payload, shard) => {
+    const { webhookId, body, meta } = payload as {
+      webhookId: string;
+      body: OrderWebhookBody;
+      meta: CommandMeta;
+    };
+    return engine.run(orderWebhookJob({ engine, openReservations }, webhookId, body, meta, shard));
+  });
+  /** The shard of the order's reservation: an existing header's, else its first line's location's. */
+  const clusterShardOf = async (webhook: OrderWebhookBody): Promise<number> => {
+    for (const id of orderReservationIds(webhook.order)) {
+      const shard = await findHeaderShard(services, 'reservation', id);
+      if (shard !== null) return shard;
+    }
+    const location = firstOrderLocation(webhook.order);
+    return location === undefined
+      ? engine.shardOfKey(orderReservationIds(webhook.order)[0]!)
+      : engine.shardOfLocation(location);
+  };
   const { secret, toleranceSeconds } = config.orderWebhooks;
   /** Requests whose signature this plugin's parser checked. */
   const verified = new WeakSet<FastifyRequest>();
@@ -131,9 +163,14 @@ export function orderWebhookRoutes(services: AppServices): FastifyPluginAsync {
         }
         const meta = { correlationId: request.correlationId, source: 'ecommerce:webhook' };
         try {
-          const { result, replayed } = await engine.run(
-            orderWebhookJob({ engine, openReservations }, webhookId, request.body, meta),
-          );
+          const { result, replayed } =
+            services.cluster === undefined
+              ? await engine.run(orderWebhookJob({ engine, openReservations }, webhookId, request.body, meta))
+              : ((await runAtOwner(services, ROUTED_WEBHOOK, await clusterShardOf(request.body), {
+                  webhookId,
+                  body: request.body,
+                  meta,
+                })) as JobResult<Reply>);
           const store = request.body.order.location_id ?? request.body.order.line_items?.[0]?.location_id;
           if (!replayed && store !== undefined)
             observeSyncLag(

@@ -40,7 +40,43 @@ type RoutedItem =
       readonly method: 'GET';
       readonly url: string;
       readonly headers: Readonly<Record<string, string>>;
-    };
+    }
+  | { readonly t: 'j'; readonly name: string; readonly shard: number; readonly payload: unknown };
+
+/** Jobs other adapters run at a shard's owner (an order webhook), by name: see `runAtOwner`. */
+const routedJobs = new Map<string, (payload: unknown, shard: number) => Promise<unknown>>();
+
+export function registerRoutedJob(
+  name: string,
+  run: (payload: unknown, shard: number) => Promise<unknown>,
+): void {
+  routedJobs.set(name, run);
+}
+
+/**
+ * Runs a registered job for `shard` here when this node owns it, else at its owner (retried while the
+ * shard moves); resolves with the job's value, or throws the owner's error as an HttpError.
+ */
+export async function runAtOwner(
+  services: Services,
+  name: string,
+  shard: number,
+  payload: unknown,
+): Promise<unknown> {
+  const run = routedJobs.get(name);
+  if (run === undefined) throw new Error(`no routed job ${name}`);
+  const cluster = services.cluster!;
+  if (cluster.owns(shard)) return run(payload, shard);
+  const result = await cluster.router.forward(shard, { t: 'j', name, shard, payload } satisfies RoutedItem);
+  if (!result.ok) throw resultError(result);
+  return result.value;
+}
+
+/** The shard of a header from this node's store or by asking the nodes; null when no node has it. */
+export async function findHeaderShard(services: Services, kind: string, id: string): Promise<number | null> {
+  const shard = await shardOfHeader(services, kind, id, -1);
+  return shard === -1 ? null : shard;
+}
 
 interface HttpAnswer {
   readonly status: number;
@@ -228,6 +264,11 @@ export function installClusterRouting(app: FastifyInstance, services: Services):
               true,
             );
             return { ok: true, value: outcome };
+          }
+          if (item.t === 'j') {
+            const run = routedJobs.get(item.name);
+            if (run === undefined) throw new Error(`no routed job ${item.name}`);
+            return { ok: true, value: await run(item.payload, item.shard) };
           }
           const response = await app.inject({
             method: item.method,

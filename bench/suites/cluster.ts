@@ -2,6 +2,8 @@
 //   w1      W1 (the mixed workload) over HTTP from one client: an embedded node, then a 3-node cluster on
 //           one nats-server (requests spread over the nodes round-robin, so two thirds are routed to
 //           another node's shard), in the same run, alternating.
+//   across  reservations of two lines, both in one shard or in two shards, on the same 3-node cluster
+//           (and on an embedded node): what the saga across owners costs next to a one-shard job.
 //   failover kill -9 of a shard owner, repeatedly: the time from the kill to the first acknowledged
 //           write sent after it to one of the killed node's shards; the node is restarted on its data
 //           directory between kills, so every kill finds a full cluster.
@@ -27,7 +29,7 @@ import { sizeOf, targetAt } from '../workloads/catalogue.ts';
 import { MixedWorkload, prestockUnits } from '../workloads/mixed.ts';
 import type { Suite, SuiteContext } from './suite.ts';
 
-const PHASES = ['w1', 'failover'] as const;
+const PHASES = ['w1', 'across', 'failover'] as const;
 /** W1's mix on a catalogue small enough to stock over HTTP in seconds. */
 const CATALOGUE: Catalogue = { locations: 200, skusPerLocation: 50 };
 const SHARDS = 64;
@@ -45,6 +47,7 @@ export const clusterSuite: Suite = {
     const records: BenchRecord[] = [];
     const wants = (phase: string) => context.only === null || context.only.has(phase);
     if (wants('w1')) records.push(...(await w1(context)));
+    if (wants('across')) records.push(...(await across(context)));
     if (wants('failover')) records.push(...(await failover(context)));
     return records;
   },
@@ -171,6 +174,135 @@ async function w1(context: SuiteContext): Promise<BenchRecord[]> {
     };
   };
   return [record('embedded'), record('cluster')];
+}
+
+/** Two-line reservations: both lines at one location (one shard), or at two locations in two shards. */
+async function reservationsOf(
+  system: HttpLedger,
+  context: SuiteContext,
+  spread: 'one-shard' | 'two-shards',
+  tag: string,
+): Promise<LoopResult> {
+  const locations = Array.from({ length: 64 }, (_, at) => `res-store-${at}`);
+  const skus = ['sku-a', 'sku-b'];
+  await system.stock(
+    locations.flatMap((location) => skus.map((sku) => ({ location, sku }))),
+    1_000_000,
+    `${tag}-stock`,
+  );
+  let issued = 0;
+  const next = () => {
+    const at = issued++;
+    const first = locations[at % locations.length]!;
+    let second = first;
+    if (spread === 'two-shards') {
+      for (let step = 1; shardOf(second, SHARDS) === shardOf(first, SHARDS); step++)
+        second = locations[(at + step * 7) % locations.length]!;
+    }
+    return system.post('/v1/reservations', {
+      reservationId: `${tag}-${at}`,
+      channel: 'web',
+      ttlSeconds: 3_600,
+      lines: [
+        { sku: 'sku-a', location: first, qty: 1 },
+        { sku: 'sku-b', location: second, qty: 1 },
+      ],
+    });
+  };
+  const result = await closedLoop({
+    issue: next,
+    outstandingMax: clients,
+    warmupMs: context.profile.warmupMs,
+    durationMs: Math.max(5_000, context.profile.closedLoopMs),
+  });
+  return { ...result, throughputPerSecond: (result.completed * 1_000) / result.measuredMs };
+}
+
+async function across(context: SuiteContext): Promise<BenchRecord[]> {
+  const { progress } = context;
+  const monitor = new NoiseMonitor();
+  const results = new Map<string, LoopResult[]>();
+  const keep = (name: string, result: LoopResult) => {
+    results.set(name, [...(results.get(name) ?? []), result]);
+    const latency = result.latency.summary();
+    progress(
+      `${name}: ${formatCount(result.throughputPerSecond)} reservations/s, p50 ${latency.p50Ms?.toFixed(1)} ms, ` +
+        `p99 ${latency.p99Ms?.toFixed(1)} ms, ${result.failed} failed`,
+    );
+  };
+  const rounds = Math.max(2, context.profile.repetitions);
+  {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'stockledger-bench-embedded-'));
+    const node = new ServerProcess({ dataDir, settings: { STOCKLEDGER_SHARDS: String(SHARDS) } });
+    const system = new HttpLedger('stockledger:embedded-http', [await listeningWithin(node, 60_000)], 64);
+    try {
+      for (let round = 0; round < rounds; round++) {
+        for (const spread of ['one-shard', 'two-shards'] as const)
+          keep(`embedded ${spread}`, await reservationsOf(system, context, spread, `e${round}${spread}`));
+      }
+    } finally {
+      await system.close();
+      node.kill('SIGTERM');
+      await node.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  {
+    const nats = await startNatsServer();
+    const nodes = await Promise.all(
+      ['node-1', 'node-2', 'node-3'].map((id) =>
+        startNode({ id, natsUrl: nats.url, shards: SHARDS, leaseTtlMs: 5_000 }),
+      ),
+    );
+    const system = new HttpLedger(
+      'stockledger:cluster-3',
+      nodes.map((node) => node.address),
+      connectionsPerNode,
+    );
+    try {
+      await waitReady(nodes);
+      await waitBalanced(nats.url, nodes, SHARDS);
+      for (let round = 0; round < rounds; round++) {
+        for (const spread of ['one-shard', 'two-shards'] as const)
+          keep(`cluster ${spread}`, await reservationsOf(system, context, spread, `c${round}${spread}`));
+      }
+    } finally {
+      await system.close();
+      await stopNodes(nodes);
+      for (const node of nodes) removeDataDir(node);
+      await nats.stop();
+    }
+  }
+  const noise = monitor.read();
+  const throughputOf = (name: string) =>
+    median((results.get(name) ?? []).map((run) => run.throughputPerSecond));
+  const sagaRatio = throughputOf('cluster two-shards') / throughputOf('cluster one-shard');
+  progress(`cluster: two-shard/one-shard reservations ${sagaRatio.toFixed(2)}; ${describeNoise(noise)}`);
+  return [...results].map(([name, runs]): BenchRecord => {
+    const latency = runs.at(-1)!.latency.summary();
+    const clustered = name.startsWith('cluster');
+    return {
+      workload: `reservations of 2 lines, ${name.split(' ')[1]} over HTTP`,
+      system: clustered ? 'stockledger:cluster-3' : 'stockledger:embedded-http',
+      throughput_per_s: Math.round(throughputOf(name)),
+      p50_ms: latency.p50Ms,
+      p99_ms: latency.p99Ms,
+      p999_ms: latency.p999Ms,
+      errors: runs.reduce((sum, run) => sum + run.failed, 0),
+      durable: true,
+      notes:
+        `POST /v1/reservations with two lines (one unit each) ${name.endsWith('two-shards') ? 'at two locations in different shards' : 'at one location'}, ` +
+        `${clients} in flight, median of ${runs.length} (latency of the last). ` +
+        (clustered
+          ? `3 nodes + 1 nats-server on the same 2 cores, requests round-robin over the nodes; across shards a ` +
+            `saga: the header's owner holds its line and logs the intent, the other shard's owner holds its line ` +
+            `(an outbox delivery over NATS), the header settles, then the answer; two-shard/one-shard ` +
+            `${sagaRatio.toFixed(2)}x. `
+          : 'Embedded: one job either way. ') +
+        `${describeNoise(noise)}.`,
+      metrics: clustered && name.endsWith('two-shards') ? { ratio_to_one_shard: sagaRatio } : {},
+    };
+  });
 }
 
 async function failover(context: SuiteContext): Promise<BenchRecord[]> {

@@ -75,8 +75,13 @@ export class HttpLedger implements LedgerSystem {
   }
 
   async apply(operation: Operation, id: string): Promise<Outcome> {
-    const pool = this.#pools[this.#next++ % this.#pools.length]!;
     const { path, body } = requestOf(operation, id);
+    return this.post(path, body);
+  }
+
+  /** POSTs one request to the next node, retrying 503s as a client does. */
+  async post(path: string, body: unknown): Promise<Outcome> {
+    const pool = this.#pools[this.#next++ % this.#pools.length]!;
     const payload = JSON.stringify(body);
     let response = await pool.request({
       path,

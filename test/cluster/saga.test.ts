@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { signatureOf } from '../../adapters/ecommerce/signature.ts';
 import { shardOf } from '../../engine/shard-of.ts';
 import { waitBalanced } from '../helpers/cluster-load.ts';
 import type { TestNode } from '../helpers/cluster-nodes.ts';
@@ -30,6 +31,29 @@ function locationIn(shard: number): string {
 const A = locationIn(0);
 const B = locationIn(1);
 const C = locationIn(2);
+
+const WEBHOOK_SECRET = 'whsec-cluster-saga-test';
+
+/** Posts a signed order webhook to one node. */
+async function webhook(
+  address: string,
+  id: string,
+  body: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const text = JSON.stringify(body);
+  const timestamp = String(Math.floor(Date.now() / 1_000));
+  const response = await fetch(`${address}/v1/webhooks/orders`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-webhook-id': id,
+      'x-webhook-timestamp': timestamp,
+      'x-webhook-signature': signatureOf(WEBHOOK_SECRET, id, timestamp, text),
+    },
+    body: text,
+  });
+  return { status: response.status, body: await response.json() };
+}
 
 let nats: NatsServer;
 let nodes: TestNode[] = [];
@@ -56,10 +80,18 @@ before(async () => {
       id: 'node-1',
       natsUrl: nats.url,
       shards: SHARDS,
-      settings: { STOCKLEDGER_FAULT_PAUSE_OUTBOX: '1' },
+      settings: { STOCKLEDGER_FAULT_PAUSE_OUTBOX: '1', STOCKLEDGER_ORDER_WEBHOOK_SECRET: WEBHOOK_SECRET },
     }),
-    await startNode({ id: 'node-2', natsUrl: nats.url, shards: SHARDS }),
-    await startNode({ id: 'node-3', natsUrl: nats.url, shards: SHARDS }),
+    ...(await Promise.all(
+      ['node-2', 'node-3'].map((id) =>
+        startNode({
+          id,
+          natsUrl: nats.url,
+          shards: SHARDS,
+          settings: { STOCKLEDGER_ORDER_WEBHOOK_SECRET: WEBHOOK_SECRET },
+        }),
+      ),
+    )),
   ];
   await waitReady(nodes);
   await waitBalanced(nats.url, nodes, SHARDS);
@@ -213,6 +245,24 @@ test('a transfer between shards arrives at the destination’s owner and is rece
     const read = await send(() => [address], '/v1/transfers/across-transfer', null);
     assert.equal((read.body as { status: string }).status, 'received', `read at ${address}`);
   }
+});
+
+test('order webhooks at any node run at the owner of the order’s shard', async () => {
+  // A's shard belongs to one of the two nodes left: each node gets an order, so one is routed.
+  for (const [at, address] of alive().entries()) {
+    const order = { id: `web-order-${at}`, location_id: A, line_items: [{ sku: 'sku-1', quantity: 1 }] };
+    const created = await webhook(address, `wh-create-${at}`, { topic: 'orders/create', order });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal((created.body as { action: string }).action, 'reserved-and-committed');
+  }
+  for (const [at, address] of alive().reverse().entries()) {
+    const order = { id: `web-order-${at}`, location_id: A, fulfillment: { id: `ship-${at}` } };
+    const fulfilled = await webhook(address, `wh-fulfil-${at}`, { topic: 'orders/fulfilled', order });
+    assert.equal(fulfilled.status, 200, JSON.stringify(fulfilled.body));
+    assert.equal((fulfilled.body as { status: string }).status, 'fulfilled');
+  }
+  const a = await position(alive()[0]!, A);
+  assert.deepEqual([a.onHand, a.reserved], [8, 2], 'two units shipped; the committed hold of 2 stays');
 });
 
 test('a fulfilment across shards takes the units off every location; the data directories verify', async (t) => {
