@@ -78,6 +78,8 @@ const inflightBatchesMax = 8;
 const inflightClusterBatchesMax = 64;
 /** Idempotency records pruned per background pass, so pruning never holds the writer for long. */
 const prunePerPassMax = 5_000;
+/** The longest delay setTimeout keeps (2^31 - 1 ms); beyond it, it fires at once. */
+const timerDelayMaxMs = 2_147_483_647;
 const pruneIntervalMs = 60_000;
 
 export type CommandOutcome =
@@ -479,8 +481,12 @@ export class Engine {
       for (const [position, pointer] of feed) this.store.feed.put(position, pointer);
       this.store.streamPositions.put(shard, writes.at(-1)!.position);
     });
+    // Readers follow the feed up to the committed position and skip nothing below it, so it may pass these
+    // positions only when no batch sealed before them is still being written (that batch's commit, or the
+    // next one's, moves it on otherwise).
     const newest = feed.at(-1)?.[0];
-    if (newest !== undefined) this.#committedFeedPosition = Math.max(this.#committedFeedPosition, newest);
+    if (newest !== undefined && this.#inflight === 0)
+      this.#committedFeedPosition = Math.max(this.#committedFeedPosition, newest);
   }
 
   /** Cluster mode: after catch-up, before the shard takes jobs: its in-memory state from disk. */
@@ -1257,7 +1263,8 @@ export class Engine {
   #committed(batch: Batch): void {
     const records: CommittedRecord[] = batch.records.map(({ record, position }) => ({ record, position }));
     const newest = records.at(-1);
-    if (newest !== undefined) this.#committedFeedPosition = newest.position;
+    if (newest !== undefined)
+      this.#committedFeedPosition = Math.max(this.#committedFeedPosition, newest.position);
     this.#inflight--;
     this.#batchesCommitted++;
     if (batch.shard !== null) this.#shardBatchDone(batch.shard);
@@ -1391,9 +1398,14 @@ export class Engine {
     for (const record of records) {
       if (this.#delivering.has(record.id)) continue;
       this.#delivering.add(record.id);
-      // Never in the caller's turn: a node adopting a shard serves it only once adoptShard returns.
-      const delayMs = Math.max(0, (record.notBeforeMs ?? 0) - this.#clock.now());
-      setTimeout(() => void this.#deliver(record, 0), delayMs).unref();
+      // Never in the caller's turn: a node adopting a shard serves it only once adoptShard returns. A
+      // timer fires at most ~24.8 days out, so a later instant is waited for in steps.
+      const arm = () => {
+        const delayMs = Math.max(0, (record.notBeforeMs ?? 0) - this.#clock.now());
+        if (delayMs > timerDelayMaxMs) setTimeout(arm, timerDelayMaxMs).unref();
+        else setTimeout(() => void this.#deliver(record, 0), delayMs).unref();
+      };
+      arm();
     }
   }
 
@@ -1419,7 +1431,9 @@ export class Engine {
     const handler = this.#handlerOf(record);
     const cluster = this.#cluster;
     try {
-      if (cluster !== null && !cluster.owns(this.#homeOf(record))) {
+      // Given up only when this node no longer serves the home shard: a lease that is lapsing (a renewal
+      // held up by NATS) is waited out by the retries below.
+      if (cluster !== null && !cluster.holds(this.#homeOf(record))) {
         this.#delivering.delete(record.id);
         return;
       }
@@ -1514,10 +1528,12 @@ function expireHeaderLine(
       : line,
   );
   const anyHeld = lines.some((line) => line.status === 'held');
+  // A create across shards still waiting for other shards' answers is decided by their settling job.
+  const open = anyHeld || header.status === 'pending';
   context.putReservation(shard, {
     ...header,
     lines,
-    status: anyHeld ? header.status : 'expired',
+    status: open ? header.status : 'expired',
     revision: header.revision + 1,
   });
 }

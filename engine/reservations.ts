@@ -37,6 +37,7 @@ import type {
   ReservationHeader,
   ReservationHeaderLine,
   ReservationMode,
+  ReservationSaga,
   ReservationStepCommand,
   ReservationStepLine,
 } from './store/records.ts';
@@ -115,6 +116,11 @@ export function assertOneShard(engine: Engine, locations: readonly string[]): vo
   }
 }
 
+/** The saga of a step across shards: its records, and the key of the request waiting for its answer. */
+function stepSaga(records: readonly OutboxRecord[], answerKey: string | undefined): ReservationSaga {
+  return { open: records.map((record) => record.id), answerKey: answerKey ?? null, answer: 'step' };
+}
+
 /** Units of a line still held (neither fulfilled, released nor expired). */
 export function remainingOf(line: ReservationHeaderLine): number {
   return line.held - line.fulfilled - line.released - line.expired;
@@ -137,6 +143,8 @@ export class ReservationCoordinator {
   readonly #waiting = new Map<string, (() => void)[]>();
   /** Renders a create's final answer (the HTTP layer's), stored in place of the pending one. */
   #createAnswer: ((result: CreateResult) => unknown) | null = null;
+  /** Renders a step's final answer from the header as settled (the HTTP layer's). */
+  #stepAnswer: ((header: ReservationHeader) => unknown) | null = null;
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -149,6 +157,11 @@ export class ReservationCoordinator {
   /** Cluster mode: how a create's final answer is rendered once a reservation across shards settles. */
   setCreateAnswer(render: (result: CreateResult) => unknown): void {
     this.#createAnswer = render;
+  }
+
+  /** Cluster mode: how a commit's, fulfilment's or release's final answer is rendered once it settles. */
+  setStepAnswer(render: (header: ReservationHeader) => unknown): void {
+    this.#stepAnswer = render;
   }
 
   /**
@@ -217,7 +230,7 @@ export class ReservationCoordinator {
     meta: CommandMeta,
   ): OutboxRecord[] {
     return [...this.#byOtherShard(lines, home)].map(([shard, group]) => ({
-      id: `reservation:${header.reservationId}:${stepId}:${shard}`,
+      id: `${recordPrefix(header.reservationId, home)}:${stepId}:${shard}`,
       command: {
         kind: STEP,
         reservationId: header.reservationId,
@@ -355,7 +368,8 @@ export class ReservationCoordinator {
     return this.#engine.run(this.commitJob(reservationId, meta));
   }
 
-  commitJob(reservationId: string, meta: CommandMeta): JobSpec<ReservationHeader> {
+  /** `answerKey`, cluster mode: the caller's idempotency key, whose answer is stored once the step settles. */
+  commitJob(reservationId: string, meta: CommandMeta, answerKey?: string): JobSpec<ReservationHeader> {
     return {
       shard: this.#headerShard(reservationId),
       key: null,
@@ -403,7 +417,7 @@ export class ReservationCoordinator {
             line.status === 'held' ? { ...line, status: 'committed' } : line,
           ),
           revision: header.revision + 1,
-          ...(across ? { saga: { open: records.map((record) => record.id), answerKey: null } } : {}),
+          ...(across ? { saga: stepSaga(records, answerKey) } : {}),
         };
         context.putReservation(shard, next);
         return next;
@@ -426,8 +440,9 @@ export class ReservationCoordinator {
     fulfilmentId: string,
     lines: readonly LineChange[] | null,
     meta: CommandMeta,
+    answerKey?: string,
   ): JobSpec<ReservationHeader> {
-    return this.#change('fulfil', reservationId, fulfilmentId, lines, meta);
+    return this.#change('fulfil', reservationId, fulfilmentId, lines, meta, answerKey);
   }
 
   /** Cancelled or abandoned. Releasing an expired or released reservation is a no-op success. */
@@ -445,8 +460,9 @@ export class ReservationCoordinator {
     releaseId: string,
     lines: readonly LineChange[] | null,
     meta: CommandMeta,
+    answerKey?: string,
   ): JobSpec<ReservationHeader> {
-    return this.#change('release', reservationId, releaseId, lines, meta);
+    return this.#change('release', reservationId, releaseId, lines, meta, answerKey);
   }
 
   #requireHeld(context: BatchContext, header: ReservationHeader): void {
@@ -486,6 +502,7 @@ export class ReservationCoordinator {
     changeId: string,
     requested: readonly LineChange[] | null,
     meta: CommandMeta,
+    answerKey?: string,
   ): JobSpec<ReservationHeader> {
     if (requested !== null) assertDistinctLines(requested);
     return {
@@ -585,7 +602,7 @@ export class ReservationCoordinator {
           lines,
           status: statusAfter(header, lines),
           revision: header.revision + 1,
-          ...(across ? { saga: { open: records.map((record) => record.id), answerKey: null } } : {}),
+          ...(across ? { saga: stepSaga(records, answerKey) } : {}),
         };
         context.putReservation(shard, next);
         return next;
@@ -671,7 +688,7 @@ export class ReservationCoordinator {
           status: 'pending',
           lines,
           revision: 1,
-          saga: { open: records.map((record) => record.id), answerKey },
+          saga: { open: records.map((record) => record.id), answerKey, answer: 'create' },
         };
         context.putReservation(shard, header);
         return { ok: false, header, refused: [] };
@@ -688,7 +705,13 @@ export class ReservationCoordinator {
     const reservationId = reservationIdOf(command.reservationId);
     return {
       shard: command.shard,
-      key: idempotencyKey('reservation-step', command.reservationId, command.stepId, String(command.shard)),
+      key: idempotencyKey(
+        'reservation-step',
+        command.reservationId,
+        String(record.home ?? -1),
+        command.stepId,
+        String(command.shard),
+      ),
       body: command,
       run: (context): StepLineResult[] => {
         if (command.step === 'hold' || command.step === 'check') {
@@ -799,7 +822,8 @@ export class ReservationCoordinator {
   /**
    * Settles a step's answer in the header's shard: the header takes each line's outcome and the record
    * is removed. The last answer of a create decides it (compensating an all-or-nothing request that
-   * had a refused line) and stores its final answer.
+   * had a refused line, or expiring one whose expiry came first) and stores its final answer; the last
+   * answer of another step stores that step's answer, rendered from the header as settled.
    */
   #settleJob(record: OutboxRecord, results: readonly StepLineResult[]): JobSpec<unknown> | null {
     const command = record.command;
@@ -819,6 +843,7 @@ export class ReservationCoordinator {
         }
         let lines = [...header.lines];
         const byAt = new Map(results.map((result) => [result.at, result]));
+        const stepLine = new Map(command.lines.map((line) => [line.at, line]));
         if (command.step === 'hold' || command.step === 'check') {
           lines = lines.map((line, at) => {
             const result = byAt.get(at);
@@ -832,26 +857,35 @@ export class ReservationCoordinator {
             };
           });
         } else if (command.stepId !== 'compensate') {
-          // The header decided the step; a line its shard refused can only have expired there first.
+          // The header decided the step and counted it; a line its shard refused can only have expired
+          // there first (a delivery held up past the expiry): the count is taken back, the rest expired.
           lines = lines.map((line, at) => {
             const result = byAt.get(at);
             if (result === undefined || result.done) return line;
-            if (
-              result.refusal?.code === 'RESERVATION_EXPIRED' ||
-              result.refusal?.code === 'RESERVATION_NOT_FOUND'
-            )
-              return {
-                ...line,
-                status: 'expired' as const,
-                expired: line.held - line.fulfilled - line.released,
-              };
-            return line;
+            const qty = stepLine.get(at)?.qty ?? 0;
+            const undone =
+              command.step === 'fulfil'
+                ? { ...line, fulfilled: line.fulfilled - qty }
+                : command.step === 'release'
+                  ? { ...line, released: line.released - qty }
+                  : line;
+            return {
+              ...undone,
+              status: 'expired' as const,
+              expired: undone.held - undone.fulfilled - undone.released,
+            };
           });
         }
         let open = header.saga.open.filter((id) => id !== record.id);
-        let status = header.status;
+        let status: ReservationHeader['status'] =
+          command.step === 'hold' || command.step === 'check' || command.stepId === 'compensate'
+            ? header.status
+            : statusAfter(header, lines);
+        let decided = false;
         if (status === 'pending' && !lines.some((line) => line.status === 'pending')) {
+          decided = true;
           const failed = header.mode === 'all-or-nothing' && lines.some((line) => line.status === 'refused');
+          const lapsed = header.expiresAtMs !== null && context.atMs >= header.expiresAtMs;
           if (failed) {
             const compensate: ReservationStepLine[] = [];
             for (const [at, line] of lines.entries()) {
@@ -885,6 +919,15 @@ export class ReservationCoordinator {
             open = [...open, ...records.map((added) => added.id)];
             lines = lines.map((line) => ({ ...line, held: 0, status: 'refused' as const }));
             status = 'refused';
+          } else if (lapsed) {
+            // The expiry came before the last answer: every line held expires (each shard expires its hold
+            // at this same instant by itself).
+            lines = lines.map((line) =>
+              line.status === 'held'
+                ? { ...line, status: 'expired' as const, expired: remainingOf(line) }
+                : line,
+            );
+            status = lines.some((line) => line.status === 'expired') ? 'expired' : 'refused';
           } else {
             status = lines.some((line) => line.status === 'held') ? 'held' : 'refused';
             const remoteHeld = lines.some(
@@ -892,7 +935,7 @@ export class ReservationCoordinator {
             );
             if (status === 'held' && header.expiresAtMs !== null && remoteHeld) {
               context.addOutbox({
-                id: `reservation:${command.reservationId}:watch`,
+                id: `${recordPrefix(command.reservationId, shard)}:watch`,
                 command: { ...command, step: 'watch', stepId: 'watch', shard, lines: [] },
                 createdAtMs: context.atMs,
                 attempts: 0,
@@ -902,16 +945,16 @@ export class ReservationCoordinator {
             }
           }
         }
+        const saga = header.saga;
         const next: ReservationHeader = {
           ...header,
           lines,
           status,
           revision: header.revision + 1,
-          saga: { open, answerKey: header.saga.answerKey },
+          saga: { ...saga, open },
         };
-        if (header.status === 'pending' && status !== 'pending') {
-          const answerKey = header.saga.answerKey;
-          if (answerKey !== null && this.#createAnswer !== null) {
+        if (saga.answerKey !== null) {
+          if (decided && saga.answer !== 'step' && this.#createAnswer !== null) {
             const refused = lines.flatMap((line) =>
               line.refusal === undefined
                 ? []
@@ -924,11 +967,11 @@ export class ReservationCoordinator {
                     },
                   ],
             );
-            context.replaceOutcome(
-              answerKey,
-              this.#createAnswer({ ok: status === 'held', header: next, refused }),
-            );
+            const answer = this.#createAnswer({ ok: status !== 'refused', header: next, refused });
+            context.replaceOutcome(saga.answerKey, answer);
           }
+          if (saga.answer === 'step' && open.length === 0 && this.#stepAnswer !== null)
+            context.replaceOutcome(saga.answerKey, this.#stepAnswer(next));
         }
         context.ackOutbox(record.id);
         context.putReservation(shard, next);
@@ -936,4 +979,9 @@ export class ReservationCoordinator {
       },
     };
   }
+}
+
+/** Outbox record ids of a reservation's steps: by its id and its header's shard (an id reused elsewhere). */
+function recordPrefix(reservationId: string, headerShard: number): string {
+  return `reservation:${reservationId}@${headerShard}`;
 }

@@ -14,7 +14,7 @@ import type { Outcome } from './idempotency.ts';
 import { runMutation } from './idempotency.ts';
 import { MUTATIONS } from './mutations/index.ts';
 import type { Caller, Mutation, Services } from './mutations/mutation.ts';
-import { createdReply } from './mutations/reservations.ts';
+import { createdReply, stepReply } from './mutations/reservations.ts';
 import type { CommandType } from './schemas.ts';
 
 /** Marks a request the owner runs for another node: it is never routed again. */
@@ -249,6 +249,7 @@ const returnedHeaders = ['content-type', 'retry-after', 'idempotent-replayed', '
 export function installClusterRouting(app: FastifyInstance, services: Services): void {
   const cluster = services.cluster!;
   services.engine.reservations.setCreateAnswer(createdReply);
+  services.engine.reservations.setStepAnswer(stepReply);
   cluster.router.setHandler(async (_shard, items) =>
     Promise.all(
       (items as RoutedItem[]).map(async (item): Promise<RoutedResult> => {

@@ -81,9 +81,10 @@ async function settledOutcome<Input>(
   const reservationId = pending.saga!;
   const settled = await services.engine.reservations.settled(reservationId, stepsWaitMs);
   const key = mutation.key(input);
-  const final =
-    mutation.type === 'reserve' && key !== null ? (services.engine.storedOutcome(key) as Reply) : pending;
-  if (!settled || (final.saga !== undefined && mutation.type === 'reserve')) {
+  // The final answer replaced the pending one under the request's key when the steps settled.
+  const stored = key === null ? undefined : (services.engine.storedOutcome(key) as Reply | undefined);
+  const final = stored !== undefined && stored.saga === undefined ? stored : null;
+  if (!settled || (final === null && mutation.type === 'reserve')) {
     throw new HttpError(
       'SHARD_UNAVAILABLE',
       `reservation ${reservationId} is still waiting for its other shards; retry shortly`,
@@ -91,7 +92,7 @@ async function settledOutcome<Input>(
       1,
     );
   }
-  const { saga: _saga, ...reply } = final;
+  const { saga: _saga, ...reply } = final ?? pending;
   return { ...reply, replayed };
 }
 

@@ -9,7 +9,8 @@ import type { ReservationHeader } from '../../engine/store/records.ts';
 import { HttpError } from './errors.ts';
 
 function isOpen(header: ReservationHeader): boolean {
-  return header.status === 'held' || header.status === 'committed';
+  // `pending`: a create across shards under way (cluster mode) counts, so concurrent ones cannot slip past.
+  return header.status === 'held' || header.status === 'committed' || header.status === 'pending';
 }
 
 export class OpenReservations {

@@ -230,7 +230,7 @@ async function across(context: SuiteContext): Promise<BenchRecord[]> {
         `p99 ${latency.p99Ms?.toFixed(1)} ms, ${result.failed} failed`,
     );
   };
-  const rounds = Math.max(2, context.profile.repetitions);
+  const rounds = Math.max(3, context.profile.repetitions);
   {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'stockledger-bench-embedded-'));
     const node = new ServerProcess({ dataDir, settings: { STOCKLEDGER_SHARDS: String(SHARDS) } });

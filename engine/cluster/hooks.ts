@@ -37,6 +37,8 @@ export interface ShardWrites {
 export interface ClusterHooks {
   /** Whether this node owns the shard now (and may take and commit its jobs). */
   owns(shard: number): boolean;
+  /** Whether this node serves the shard, even while its lease is lapsing (renewal under way). */
+  holds(shard: number): boolean;
   /**
    * Stores each shard's writes on its stream. Resolves with each shard's new stream position once all
    * are stored; rejects with FencedError when an append is refused (the lease was lost).

@@ -151,6 +151,7 @@ export class ClusterNode {
     this.router = new Router(nc, logger.child({ component: 'router' }), settings.routeRetryMs);
     this.hooks = {
       owns: (shard) => this.owns(shard),
+      holds: (shard) => this.#held.get(shard)?.serving === true,
       replicate: (writes) => this.#replicate(writes),
       deliver: (shard, record) => this.#deliverTo(shard, record),
     };

@@ -202,8 +202,14 @@ export class Router {
   #flush(): void {
     for (const [shard, queue] of this.#queues) {
       this.#queues.delete(shard);
-      for (let at = 0; at < queue.length; at += itemsPerRequestMax) {
-        void this.#send(shard, queue.slice(at, at + itemsPerRequestMax));
+      // Outbox deliveries travel apart: a request is answered when its slowest item is, and a routed
+      // reservation across shards may wait seconds for deliveries of its own.
+      const outbox = queue.filter((pending) => isOutboxItem(pending.item));
+      const others = outbox.length === 0 ? queue : queue.filter((pending) => !isOutboxItem(pending.item));
+      for (const list of [outbox, others]) {
+        for (let at = 0; at < list.length; at += itemsPerRequestMax) {
+          void this.#send(shard, list.slice(at, at + itemsPerRequestMax));
+        }
       }
     }
   }

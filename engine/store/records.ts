@@ -131,6 +131,8 @@ export interface ReservationHeader {
 export interface ReservationSaga {
   readonly open: readonly string[];
   readonly answerKey: string | null;
+  /** Whose answer `answerKey` stores: the create's, or a later step's (commit, fulfil, release). */
+  readonly answer?: 'create' | 'step';
 }
 
 export type TransferStatus = 'shipped' | 'arrived' | 'received';

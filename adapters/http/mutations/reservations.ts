@@ -48,6 +48,11 @@ export function refusedReply(result: CreateResult): Reply {
   return { status: error.status, body: errorReply(error) };
 }
 
+/** The answer to a commit, fulfilment or release: the reservation as it is after it. */
+export function stepReply(header: ReservationHeader): Reply {
+  return { status: 200, body: reservationView(header) };
+}
+
 /** The answer to a create: 201 with the reservation, or the refusal. */
 export function createdReply(result: CreateResult): Reply {
   if (!result.ok) return refusedReply(result);
@@ -106,7 +111,11 @@ export const commitMutation: Mutation<CommitInput> = {
   key: (input) => idempotencyKey('http:commit', input.reservationId),
   locations: () => [],
   plan: ({ engine }, input, { access, meta }) => {
-    const spec = engine.reservations.commitJob(input.reservationId, meta);
+    const spec = engine.reservations.commitJob(
+      input.reservationId,
+      meta,
+      idempotencyKey('http:commit', input.reservationId),
+    );
     return {
       shard: spec.shard,
       run: (context) => {
@@ -130,7 +139,13 @@ export const fulfilMutation: Mutation<FulfilInput> = {
   key: (input) => idempotencyKey('http:fulfil', input.reservationId, input.fulfilmentId),
   locations: (input) => (input.lines ?? []).map((line) => line.location),
   plan: ({ engine }, input, { access, meta }) => {
-    const spec = engine.reservations.fulfilJob(input.reservationId, input.fulfilmentId, changes(input), meta);
+    const spec = engine.reservations.fulfilJob(
+      input.reservationId,
+      input.fulfilmentId,
+      changes(input),
+      meta,
+      idempotencyKey('http:fulfil', input.reservationId, input.fulfilmentId),
+    );
     return {
       shard: spec.shard,
       run: (context) => {
@@ -150,7 +165,13 @@ export const releaseMutation: Mutation<ReleaseInput> = {
   key: (input) => idempotencyKey('http:release', input.reservationId, input.releaseId),
   locations: (input) => (input.lines ?? []).map((line) => line.location),
   plan: ({ engine }, input, { access, meta }) => {
-    const spec = engine.reservations.releaseJob(input.reservationId, input.releaseId, changes(input), meta);
+    const spec = engine.reservations.releaseJob(
+      input.reservationId,
+      input.releaseId,
+      changes(input),
+      meta,
+      idempotencyKey('http:release', input.reservationId, input.releaseId),
+    );
     return {
       shard: spec.shard,
       run: (context) => {
