@@ -506,7 +506,7 @@ export class Engine {
     for (const { value } of this.store.outbox.getRange({})) {
       if (this.#homeOf(value) === shard) outbox.push(value);
     }
-    this.#deliverOutbox(outbox);
+    this.#deliverOutbox(outbox, true);
   }
 
   /**
@@ -1393,17 +1393,19 @@ export class Engine {
     }
   }
 
-  #deliverOutbox(records: readonly OutboxRecord[]): void {
+  /** `later`: not in the caller's turn (a node adopting a shard serves it only once adoptShard returns). */
+  #deliverOutbox(records: readonly OutboxRecord[], later = false): void {
     if (this.config.faults.pauseOutbox) return;
     for (const record of records) {
       if (this.#delivering.has(record.id)) continue;
       this.#delivering.add(record.id);
-      // Never in the caller's turn: a node adopting a shard serves it only once adoptShard returns. A
-      // timer fires at most ~24.8 days out, so a later instant is waited for in steps.
+      // A timer fires at most ~24.8 days out, so a later instant is waited for in steps.
       const arm = () => {
-        const delayMs = Math.max(0, (record.notBeforeMs ?? 0) - this.#clock.now());
+        const delayMs = (record.notBeforeMs ?? 0) - this.#clock.now();
         if (delayMs > timerDelayMaxMs) setTimeout(arm, timerDelayMaxMs).unref();
-        else setTimeout(() => void this.#deliver(record, 0), delayMs).unref();
+        else if (delayMs > 0 || later)
+          setTimeout(() => void this.#deliver(record, 0), Math.max(0, delayMs)).unref();
+        else void this.#deliver(record, 0);
       };
       arm();
     }

@@ -121,6 +121,30 @@ function stepSaga(records: readonly OutboxRecord[], answerKey: string | undefine
   return { open: records.map((record) => record.id), answerKey: answerKey ?? null, answer: 'step' };
 }
 
+/** A create for an id that exists is refused, whatever it asks. */
+function refuseExisting(context: BatchContext, reservationId: string): void {
+  const found = context.reservation(reservationId);
+  if (found !== undefined) {
+    throw new EngineError('INVALID_STATE', `reservation ${reservationId} already exists`, {
+      state: found.status,
+    });
+  }
+}
+
+/** The hold of each line of a create, with ids derived from the reservation's. */
+function holdInputs(request: CreateReservation) {
+  return request.lines.map((line, at) => ({
+    type: 'reserve' as const,
+    commandId: derivedCommandId(request.reservationId, 'hold', at),
+    sku: skuOf(line.sku),
+    location: locationId(line.location),
+    reservationId: reservationIdOf(request.reservationId),
+    channel: channelId(request.channel),
+    qty: line.qty,
+    ttlSeconds: request.ttlSeconds,
+  }));
+}
+
 /** Units of a line still held (neither fulfilled, released nor expired). */
 export function remainingOf(line: ReservationHeaderLine): number {
   return line.held - line.fulfilled - line.released - line.expired;
@@ -308,22 +332,8 @@ export class ReservationCoordinator {
       key: idempotencyKey('reservation', request.reservationId),
       body: request,
       run: (context): CreateResult => {
-        const found = context.reservation(request.reservationId);
-        if (found !== undefined) {
-          throw new EngineError('INVALID_STATE', `reservation ${request.reservationId} already exists`, {
-            state: found.status,
-          });
-        }
-        const inputs = request.lines.map((line, at) => ({
-          type: 'reserve' as const,
-          commandId: derivedCommandId(request.reservationId, 'hold', at),
-          sku: skuOf(line.sku),
-          location: locationId(line.location),
-          reservationId: reservationIdOf(request.reservationId),
-          channel: channelId(request.channel),
-          qty: line.qty,
-          ttlSeconds: request.ttlSeconds,
-        }));
+        refuseExisting(context, request.reservationId);
+        const inputs = holdInputs(request);
         const refusals = inputs.map((input) => context.check(input));
         const refused: RefusedLine[] = [];
         for (const [at, refusal] of refusals.entries()) {
@@ -630,23 +640,9 @@ export class ReservationCoordinator {
       key: idempotencyKey('reservation', request.reservationId),
       body: request,
       run: (context): CreateResult => {
-        const found = context.reservation(request.reservationId);
-        if (found !== undefined) {
-          throw new EngineError('INVALID_STATE', `reservation ${request.reservationId} already exists`, {
-            state: found.status,
-          });
-        }
+        refuseExisting(context, request.reservationId);
         const here = (location: string) => this.#engine.shardOfLocation(location) === shard;
-        const inputs = request.lines.map((line, at) => ({
-          type: 'reserve' as const,
-          commandId: derivedCommandId(request.reservationId, 'hold', at),
-          sku: skuOf(line.sku),
-          location: locationId(line.location),
-          reservationId: reservationIdOf(request.reservationId),
-          channel: channelId(request.channel),
-          qty: line.qty,
-          ttlSeconds: request.ttlSeconds,
-        }));
+        const inputs = holdInputs(request);
         const refusals = inputs.map((input) => (here(input.location) ? context.check(input) : null));
         const refusedHere = refusals.some((refusal) => refusal !== null);
         const holdsNothing = request.mode === 'all-or-nothing' && refusedHere;

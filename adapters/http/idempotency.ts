@@ -96,7 +96,7 @@ async function settledOutcome<Input>(
   return { ...reply, replayed };
 }
 
-/** Cluster mode: answers once the outbox records a request wrote are delivered (503 if too slow). */
+/** Answers once the outbox records a request wrote are delivered (503 if that takes too long). */
 async function deliveredOutcome(services: Services, reply: Reply, replayed: boolean): Promise<Outcome> {
   const ids = reply.outbox ?? [];
   if (!(await services.engine.outboxSettled(ids, stepsWaitMs))) {

@@ -180,14 +180,9 @@ export type FulfilInput = Static<typeof FulfilInput>;
 export const ReleaseInput = closed({ reservationId: Id, ...Release.properties });
 export type ReleaseInput = Static<typeof ReleaseInput>;
 
-export const ReservationStatus = stringEnum([
-  'pending',
-  'held',
-  'committed',
-  'fulfilled',
-  'released',
-  'expired',
-] as const);
+/** `pending`: cluster mode, while a reservation across shards waits for its other shards' answers. */
+const reservationStatuses = ['pending', 'held', 'committed', 'fulfilled', 'released', 'expired'] as const;
+export const ReservationStatus = stringEnum(reservationStatuses);
 export const Reservation = closed({
   reservationId: Type.String(),
   channel: Type.String(),
@@ -200,15 +195,7 @@ export const Reservation = closed({
       sku: Type.String(),
       location: Type.String(),
       qty: Type.Integer({ description: 'Units the line holds now (0 once refused or closed)' }),
-      status: stringEnum([
-        'pending',
-        'held',
-        'committed',
-        'fulfilled',
-        'released',
-        'expired',
-        'refused',
-      ] as const),
+      status: stringEnum([...reservationStatuses, 'refused'] as const),
       requested: Figure,
       fulfilled: Figure,
       released: Figure,

@@ -53,6 +53,52 @@ export const clusterSuite: Suite = {
   },
 };
 
+/** Runs `use` against one embedded node (every shard local, no NATS), then stops it and removes its data. */
+async function withEmbeddedNode<T>(use: (system: HttpLedger) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'stockledger-bench-embedded-'));
+  const node = new ServerProcess({ dataDir, settings: { STOCKLEDGER_SHARDS: String(SHARDS) } });
+  const system = new HttpLedger(
+    'stockledger:embedded-http',
+    [await listeningWithin(node, 60_000)],
+    connectionsPerNode,
+  );
+  try {
+    return await use(system);
+  } finally {
+    await system.close();
+    node.kill('SIGTERM');
+    await node.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `use` against three nodes on one nats-server, requests round-robin over them, once balanced. */
+async function withCluster<T>(
+  use: (system: HttpLedger, nodes: readonly TestNode[]) => Promise<T>,
+): Promise<T> {
+  const nats = await startNatsServer();
+  const nodes = await Promise.all(
+    ['node-1', 'node-2', 'node-3'].map((id) =>
+      startNode({ id, natsUrl: nats.url, shards: SHARDS, leaseTtlMs: 5_000 }),
+    ),
+  );
+  const system = new HttpLedger(
+    'stockledger:cluster-3',
+    nodes.map((node) => node.address),
+    connectionsPerNode,
+  );
+  try {
+    await waitReady(nodes);
+    await waitBalanced(nats.url, nodes, SHARDS);
+    return await use(system, nodes);
+  } finally {
+    await system.close();
+    await stopNodes(nodes);
+    for (const node of nodes) removeDataDir(node);
+    await nats.stop();
+  }
+}
+
 async function runW1(
   system: HttpLedger,
   seed: number,
@@ -81,69 +127,27 @@ async function w1(context: SuiteContext): Promise<BenchRecord[]> {
   const pairs = Math.max(Number(process.env.CLUSTER_BENCH_PAIRS ?? 3), profile.repetitions);
   for (let pair = 0; pair < pairs; pair++) {
     // Embedded: one node process, every shard local, no NATS.
-    {
-      const dataDir = mkdtempSync(path.join(tmpdir(), 'stockledger-bench-embedded-'));
-      const node = new ServerProcess({
-        dataDir,
-        settings: { STOCKLEDGER_SHARDS: String(SHARDS) },
-      });
-      const system = new HttpLedger(
-        'stockledger:embedded-http',
-        [await listeningWithin(node, 60_000)],
-        connectionsPerNode,
-      );
-      try {
-        const result = await runW1(system, 0xc1 + pair, context, `emb${pair}`);
-        runs.embedded.push(result);
-        progress(`W1 embedded over HTTP: ${formatCount(result.throughputPerSecond)} ops/s`);
-      } finally {
-        await system.close();
-        node.kill('SIGTERM');
-        await node.exited;
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    }
+    await withEmbeddedNode(async (system) => {
+      const result = await runW1(system, 0xc1 + pair, context, `emb${pair}`);
+      runs.embedded.push(result);
+      progress(`W1 embedded over HTTP: ${formatCount(result.throughputPerSecond)} ops/s`);
+    });
     // Cluster: one nats-server, three nodes, requests round-robin over them.
-    {
-      const nats = await startNatsServer();
-      const nodes = await Promise.all(
-        ['node-1', 'node-2', 'node-3'].map((id) =>
-          startNode({
-            id,
-            natsUrl: nats.url,
-            shards: SHARDS,
-            leaseTtlMs: 5_000,
-          }),
-        ),
-      );
-      const system = new HttpLedger(
-        'stockledger:cluster-3',
-        nodes.map((node) => node.address),
-        connectionsPerNode,
-      );
-      try {
-        await waitReady(nodes);
-        await waitBalanced(nats.url, nodes, SHARDS);
-        const result = await runW1(system, 0xc1 + pair, context, `clu${pair}`);
-        runs.cluster.push(result);
-        let routeRetries = 0;
-        let routed = 0;
-        for (const node of nodes) {
-          const text = await (await fetch(`${node.address}/metrics`)).text();
-          routeRetries += Number(/^stockledger_cluster_route_retries_total (\d+)/m.exec(text)?.[1] ?? 0);
-          routed += Number(/^stockledger_cluster_routed_items_total (\d+)/m.exec(text)?.[1] ?? 0);
-        }
-        progress(
-          `W1 on 3 cluster nodes over HTTP: ${formatCount(result.throughputPerSecond)} ops/s ` +
-            `(${formatCount(routed)} routed, ${routeRetries} router retries, ${system.retried} client 503 retries)`,
-        );
-      } finally {
-        await system.close();
-        await stopNodes(nodes);
-        for (const node of nodes) removeDataDir(node);
-        await nats.stop();
+    await withCluster(async (system, nodes) => {
+      const result = await runW1(system, 0xc1 + pair, context, `clu${pair}`);
+      runs.cluster.push(result);
+      let routeRetries = 0;
+      let routed = 0;
+      for (const node of nodes) {
+        const text = await (await fetch(`${node.address}/metrics`)).text();
+        routeRetries += Number(/^stockledger_cluster_route_retries_total (\d+)/m.exec(text)?.[1] ?? 0);
+        routed += Number(/^stockledger_cluster_routed_items_total (\d+)/m.exec(text)?.[1] ?? 0);
       }
-    }
+      progress(
+        `W1 on 3 cluster nodes over HTTP: ${formatCount(result.throughputPerSecond)} ops/s ` +
+          `(${formatCount(routed)} routed, ${routeRetries} router retries, ${system.retried} client 503 retries)`,
+      );
+    });
   }
   const noise = monitor.read();
   const throughput = (variant: 'embedded' | 'cluster') =>
@@ -231,48 +235,17 @@ async function across(context: SuiteContext): Promise<BenchRecord[]> {
     );
   };
   const rounds = Math.max(3, context.profile.repetitions);
-  {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'stockledger-bench-embedded-'));
-    const node = new ServerProcess({ dataDir, settings: { STOCKLEDGER_SHARDS: String(SHARDS) } });
-    const system = new HttpLedger('stockledger:embedded-http', [await listeningWithin(node, 60_000)], 64);
-    try {
-      for (let round = 0; round < rounds; round++) {
-        for (const spread of ['one-shard', 'two-shards'] as const)
-          keep(`embedded ${spread}`, await reservationsOf(system, context, spread, `e${round}${spread}`));
-      }
-    } finally {
-      await system.close();
-      node.kill('SIGTERM');
-      await node.exited;
-      rmSync(dataDir, { recursive: true, force: true });
+  const alternate = async (system: HttpLedger, variant: string, tag: string) => {
+    for (let round = 0; round < rounds; round++) {
+      for (const spread of ['one-shard', 'two-shards'] as const)
+        keep(
+          `${variant} ${spread}`,
+          await reservationsOf(system, context, spread, `${tag}${round}${spread}`),
+        );
     }
-  }
-  {
-    const nats = await startNatsServer();
-    const nodes = await Promise.all(
-      ['node-1', 'node-2', 'node-3'].map((id) =>
-        startNode({ id, natsUrl: nats.url, shards: SHARDS, leaseTtlMs: 5_000 }),
-      ),
-    );
-    const system = new HttpLedger(
-      'stockledger:cluster-3',
-      nodes.map((node) => node.address),
-      connectionsPerNode,
-    );
-    try {
-      await waitReady(nodes);
-      await waitBalanced(nats.url, nodes, SHARDS);
-      for (let round = 0; round < rounds; round++) {
-        for (const spread of ['one-shard', 'two-shards'] as const)
-          keep(`cluster ${spread}`, await reservationsOf(system, context, spread, `c${round}${spread}`));
-      }
-    } finally {
-      await system.close();
-      await stopNodes(nodes);
-      for (const node of nodes) removeDataDir(node);
-      await nats.stop();
-    }
-  }
+  };
+  await withEmbeddedNode((system) => alternate(system, 'embedded', 'e'));
+  await withCluster((system) => alternate(system, 'cluster', 'c'));
   const noise = monitor.read();
   const throughputOf = (name: string) =>
     median((results.get(name) ?? []).map((run) => run.throughputPerSecond));

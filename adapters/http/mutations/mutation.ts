@@ -21,7 +21,7 @@ export interface Reply {
    * once they settle (a create with its final answer, stored in place of this one).
    */
   readonly saga?: string;
-  /** Cluster mode: outbox records (a transfer's arrival at another shard) delivered before the answer. */
+  /** Outbox records (a transfer's arrival) delivered before the answer: it waits for them. */
   readonly outbox?: readonly string[];
 }
 

@@ -181,10 +181,13 @@ export const transferMutation: Mutation<CreateTransfer> = {
       run: (context) => {
         const result = spec.run(context);
         if (result.ok) {
-          const reply = { status: 201, body: transferView(result.header) };
-          // Cluster mode, between shards: answered once the destination's owner has recorded the arrival.
-          const across = engine.clustered && engine.shardOfLocation(input.to) !== spec.shard;
-          return across ? { ...reply, outbox: [arrivalRecordId(input.transferId)] } : reply;
+          // Answered once the destination has recorded the arrival (its outbox delivery: in cluster mode
+          // between shards, at the destination's owner), so the answer's reader sees the units in transit.
+          return {
+            status: 201,
+            body: transferView(result.header),
+            outbox: [arrivalRecordId(input.transferId)],
+          };
         }
         // Nothing was shipped: answer the refusal without recording it, so a retry after a receipt works.
         const other = result.refused.find(({ refusal }) => refusal.code !== 'INSUFFICIENT_STOCK');
