@@ -94,7 +94,7 @@ export function orderReservationIds(order: OrderWebhook['order']): string[] {
 }
 
 /** Lines of an order or fulfilment with their locations, each SKU-location once. */
-function linesOf(
+export function linesOf(
   items: Static<typeof LineItems>,
   defaultLocation: string | undefined,
   path: string,

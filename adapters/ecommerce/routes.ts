@@ -7,6 +7,7 @@
 // refused. The ids are remembered for the idempotency retention, which config.ts keeps at least as
 // long as the window. Served only when STOCKLEDGER_ORDER_WEBHOOK_SECRET is set.
 
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { isId } from '../../actors/index.ts';
 import type { JobResult } from '../../engine/engine.ts';
@@ -16,14 +17,18 @@ import type { CommandMeta } from '../../engine/store/records.ts';
 import type { AppServices } from '../http/app.ts';
 import { findHeaderShard, registerRoutedJob, runAtOwner } from '../http/cluster-routing.ts';
 import { HttpError, issuesOf, toHttpError, validationFailed } from '../http/errors.ts';
-import { sendOutcome } from '../http/idempotency.ts';
+import { runMutation, sendOutcome } from '../http/idempotency.ts';
 import type { Reply } from '../http/mutations/mutation.ts';
+import { commitMutation, reserveMutation } from '../http/mutations/reservations.ts';
 import { routeSchema } from '../http/route-schema.ts';
 import type { OrderWebhook as OrderWebhookBody } from './order-webhook.ts';
 import {
+  defaultOrderChannel,
   firstOrderLocation,
+  linesOf,
   OrderWebhook,
   OrderWebhookResult,
+  orderReservationId,
   orderReservationIds,
   orderWebhookJob,
 } from './order-webhook.ts';
@@ -56,6 +61,56 @@ export function orderWebhookRoutes(services: AppServices): FastifyPluginAsync {
     };
     return engine.run(orderWebhookJob({ engine, openReservations }, webhookId, body, meta, shard));
   });
+  /**
+   * Cluster mode, an order to reserve whose lines are in more than one shard (and which names no cart
+   * hold): reserved through the reservation endpoint's saga, then committed, each step
+   * idempotent by the reservation id (a repeated webhook gets the same answer, and a reservation id
+   * reused with other lines is 409). The hold has the default time-to-live until the commit, so a
+   * crash between the two leaves a hold that expires. Null for every other webhook.
+   */
+  const acrossShards = async (
+    webhookId: string,
+    webhook: OrderWebhookBody,
+    meta: CommandMeta,
+  ): Promise<JobResult<Reply> | null> => {
+    const { order, topic } = webhook;
+    if (topic !== 'orders/create' || order.line_items === undefined) return null;
+    const lines = linesOf(order.line_items, order.location_id, '/order/line_items');
+    if (new Set(lines.map((line) => engine.shardOfLocation(line.location))).size < 2) return null;
+    // A cart hold the order names is committed where it lives (the routed job); the order's own
+    // reservation is (re)made here, idempotently, so a repeated webhook gets the same answer.
+    const cart = order.reservation_id;
+    if (cart !== undefined && (await findHeaderShard(services, 'reservation', cart)) !== null) return null;
+    const caller = {
+      access: {
+        name: ORDER_WEBHOOK_ADAPTER,
+        scopes: new Set(['reservations:write'] as const),
+        locations: null,
+        requestsPerMinute: null,
+      },
+      meta,
+    };
+    const reservationId = orderReservationId(order.id);
+    const channel = order.channel ?? defaultOrderChannel;
+    const reserved = await runMutation(
+      services,
+      reserveMutation,
+      { reservationId, channel, mode: 'all-or-nothing', lines },
+      caller,
+    );
+    if (reserved.status !== 201) return { result: reserved, replayed: reserved.replayed };
+    const committed = await runMutation(services, commitMutation, { reservationId }, caller);
+    if (committed.status !== 200) return { result: committed, replayed: reserved.replayed };
+    const body: Static<typeof OrderWebhookResult> = {
+      webhookId,
+      topic,
+      orderId: order.id,
+      action: 'reserved-and-committed',
+      reservationId,
+      status: (committed.body as { status: string }).status,
+    };
+    return { result: { status: 201, body }, replayed: reserved.replayed };
+  };
   /** The shard of the order's reservation: an existing header's, else its first line's location's. */
   const clusterShardOf = async (webhook: OrderWebhookBody): Promise<number> => {
     for (const id of orderReservationIds(webhook.order)) {
@@ -166,11 +221,12 @@ export function orderWebhookRoutes(services: AppServices): FastifyPluginAsync {
           const { result, replayed } =
             services.cluster === undefined
               ? await engine.run(orderWebhookJob({ engine, openReservations }, webhookId, request.body, meta))
-              : ((await runAtOwner(services, ROUTED_WEBHOOK, await clusterShardOf(request.body), {
+              : ((await acrossShards(webhookId, request.body, meta)) ??
+                ((await runAtOwner(services, ROUTED_WEBHOOK, await clusterShardOf(request.body), {
                   webhookId,
                   body: request.body,
                   meta,
-                })) as JobResult<Reply>);
+                })) as JobResult<Reply>));
           const store = request.body.order.location_id ?? request.body.order.line_items?.[0]?.location_id;
           if (!replayed && store !== undefined)
             observeSyncLag(
