@@ -444,12 +444,9 @@ export class Engine {
    * header lives with its lines, in the shard of its first line's location, so one owner does a
    * reservation's every step; `firstLocation` is given when the header does not exist yet.
    */
-  reservationShard(reservationId: string, firstLocation?: string, located = false): number {
+  reservationShard(reservationId: string, firstLocation?: string): number {
     if (this.#cluster === null) return this.shardOfKey(reservationId);
-    // `located`: the caller holds the header, and `firstLocation` is its first line's.
-    const header = located
-      ? undefined
-      : (this.#pendingReservations.get(reservationId) ?? this.store.reservations.get(reservationId));
+    const header = this.#pendingReservations.get(reservationId) ?? this.store.reservations.get(reservationId);
     const location = header?.lines[0]?.location ?? firstLocation;
     return location === undefined ? this.shardOfKey(reservationId) : this.shardOfLocation(location);
   }
@@ -477,7 +474,7 @@ export class Engine {
       }
     }
     await this.store.root.transaction(() => {
-      for (const { ops } of writes) applyOps(this.store, ops);
+      for (const { ops } of writes) applyOps(this.store, ops, true);
       for (const [position, pointer] of feed) this.store.feed.put(position, pointer);
       this.store.streamPositions.put(shard, writes.at(-1)!.position);
     });
@@ -1278,7 +1275,6 @@ export class Engine {
     }
     for (const [id, header] of batch.reservations) {
       if (this.#pendingReservations.get(id) === header) this.#pendingReservations.delete(id);
-      if (header.saga !== undefined) this.reservations.headerCommitted(header);
     }
     for (const [id, header] of batch.transfers) {
       if (this.#pendingTransfers.get(id) === header) this.#pendingTransfers.delete(id);

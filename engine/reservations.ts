@@ -163,8 +163,6 @@ function statusAfter(
 
 export class ReservationCoordinator {
   readonly #engine: Engine;
-  /** Requests waiting for a reservation's steps across shards to settle, by reservation id. */
-  readonly #waiting = new Map<string, (() => void)[]>();
   /** Renders a create's final answer (the HTTP layer's), stored in place of the pending one. */
   #createAnswer: ((result: CreateResult) => unknown) | null = null;
   /** Renders a step's final answer from the header as settled (the HTTP layer's). */
@@ -190,37 +188,22 @@ export class ReservationCoordinator {
 
   /**
    * Resolves true once the reservation has no steps under way on other shards (at once for one that
-   * never had), false when `timeoutMs` passes first.
+   * never had), false when `timeoutMs` passes first. A step's records go in the same batch as the header
+   * that takes their answers, so once they are gone the header says what came of them, including any
+   * records (compensations) that batch added.
    */
-  settled(reservationId: string, timeoutMs: number): Promise<boolean> {
-    const header = this.#engine.reservationHeader(reservationId);
-    if (header === undefined || header.saga === undefined || header.saga.open.length === 0)
-      return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        const list = this.#waiting.get(reservationId);
-        const at = list?.indexOf(done) ?? -1;
-        if (at >= 0) list!.splice(at, 1);
-        if (list?.length === 0) this.#waiting.delete(reservationId);
-        resolve(false);
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const list = this.#waiting.get(reservationId) ?? [];
-      list.push(done);
-      this.#waiting.set(reservationId, list);
-    });
-  }
-
-  /** Called by the engine when a header with a saga is committed. */
-  headerCommitted(header: ReservationHeader): void {
-    if (header.saga === undefined || header.saga.open.length > 0) return;
-    const list = this.#waiting.get(header.reservationId);
-    if (list === undefined) return;
-    this.#waiting.delete(header.reservationId);
-    for (const done of list) done();
+  async settled(reservationId: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let before: readonly string[] = [];
+    for (;;) {
+      const open = this.#engine.reservationHeader(reservationId)?.saga?.open ?? [];
+      if (open.length === 0) return true;
+      // The same records again once they are gone: this node's copy of the header is not the live one.
+      if (open.length === before.length && open.every((id, at) => id === before[at])) return false;
+      before = open;
+      const left = deadline - Date.now();
+      if (left <= 0 || !(await this.#engine.outboxSettled(open, left))) return false;
+    }
   }
 
   /** Cluster mode: do the lines live in more than the header's shard? */
@@ -292,7 +275,10 @@ export class ReservationCoordinator {
    * order webhook creating and committing at once) may hold a header that is not committed yet.
    */
   #shardOfHeader(header: ReservationHeader): number {
-    return this.#engine.reservationShard(header.reservationId, header.lines[0]?.location, true);
+    const first = header.lines[0]?.location;
+    return this.#engine.clustered && first !== undefined
+      ? this.#engine.shardOfLocation(first)
+      : this.#engine.shardOfKey(header.reservationId);
   }
 
   #existing(context: BatchContext, reservationId: string): ReservationHeader {

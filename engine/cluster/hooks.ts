@@ -105,12 +105,12 @@ export class WriteRecorder {
   }
 }
 
-/** Applies operations inside the current LMDB write transaction. */
 /**
  * Header tables are shared by shards: a transfer between shards has a copy in each shard's stream (the
- * source writes it shipped, the destination arrived and received). A node that holds both shards applies
- * their streams in whatever order it took them over, so a header is only ever replaced by a later
- * revision of itself.
+ * source writes it shipped, the destination arrived and received). A node that takes both shards over
+ * applies their streams in whatever order it takes them, so from a stream a header is only ever replaced
+ * by a later revision of itself. (An owner's own writes always carry the newest revision: they are made
+ * from the copy its table holds.)
  */
 const HEADER_TABLES: ReadonlySet<ReplicatedTable> = new Set(['reservations', 'transfers', 'returns']);
 
@@ -119,7 +119,11 @@ function revisionOf(value: unknown): number {
   return typeof revision === 'number' ? revision : -1;
 }
 
-export function applyOps(store: Store, ops: readonly ReplicatedOp[]): void {
+/**
+ * Applies operations inside the current LMDB write transaction. `fromStream`: they are caught up from a
+ * shard's stream (another owner's writes), not this node's own batch.
+ */
+export function applyOps(store: Store, ops: readonly ReplicatedOp[], fromStream = false): void {
   for (const op of ops) {
     const table = store[op[0]] as unknown as {
       get(key: unknown): unknown;
@@ -127,7 +131,7 @@ export function applyOps(store: Store, ops: readonly ReplicatedOp[]): void {
       remove(key: unknown): void;
     };
     if (op.length !== 3) table.remove(op[1]);
-    else if (!HEADER_TABLES.has(op[0]) || revisionOf(table.get(op[1])) <= revisionOf(op[2]))
+    else if (!fromStream || !HEADER_TABLES.has(op[0]) || revisionOf(table.get(op[1])) <= revisionOf(op[2]))
       table.put(op[1], op[2]);
   }
 }

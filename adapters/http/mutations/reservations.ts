@@ -67,12 +67,19 @@ function withSteps(reservationId: string, reply: Reply, header: ReservationHeade
   return header.saga !== undefined && header.saga.open.length > 0 ? { ...reply, saga: reservationId } : reply;
 }
 
+const reserveKey = (input: CreateReservation) => idempotencyKey('http:reservation', input.reservationId);
+const commitKey = (input: CommitInput) => idempotencyKey('http:commit', input.reservationId);
+const fulfilKey = (input: FulfilInput) =>
+  idempotencyKey('http:fulfil', input.reservationId, input.fulfilmentId);
+const releaseKey = (input: ReleaseInput) =>
+  idempotencyKey('http:release', input.reservationId, input.releaseId);
+
 export const reserveMutation: Mutation<CreateReservation> = {
   type: 'reserve',
   scope: 'reservations:write',
   schema: CreateSchema,
   id: (input) => input.reservationId,
-  key: (input) => idempotencyKey('http:reservation', input.reservationId),
+  key: reserveKey,
   locations: (input) => input.lines.map((line) => line.location),
   plan: ({ engine, openReservations }, input, { meta }) => {
     const spec = engine.reservations.createJob(
@@ -84,7 +91,7 @@ export const reserveMutation: Mutation<CreateReservation> = {
         lines: input.lines,
       },
       meta,
-      idempotencyKey('http:reservation', input.reservationId),
+      reserveKey(input),
     );
     return {
       shard: spec.shard,
@@ -108,20 +115,16 @@ export const commitMutation: Mutation<CommitInput> = {
   scope: 'reservations:write',
   schema: CommitSchema,
   id: (input) => input.reservationId,
-  key: (input) => idempotencyKey('http:commit', input.reservationId),
+  key: commitKey,
   locations: () => [],
   plan: ({ engine }, input, { access, meta }) => {
-    const spec = engine.reservations.commitJob(
-      input.reservationId,
-      meta,
-      idempotencyKey('http:commit', input.reservationId),
-    );
+    const spec = engine.reservations.commitJob(input.reservationId, meta, commitKey(input));
     return {
       shard: spec.shard,
       run: (context) => {
         requireReservationLocations(context, access, input.reservationId);
         const header = spec.run(context);
-        return withSteps(input.reservationId, { status: 200, body: reservationView(header) }, header);
+        return withSteps(input.reservationId, stepReply(header), header);
       },
     };
   },
@@ -136,7 +139,7 @@ export const fulfilMutation: Mutation<FulfilInput> = {
   scope: 'reservations:write',
   schema: FulfilSchema,
   id: (input) => input.fulfilmentId,
-  key: (input) => idempotencyKey('http:fulfil', input.reservationId, input.fulfilmentId),
+  key: fulfilKey,
   locations: (input) => (input.lines ?? []).map((line) => line.location),
   plan: ({ engine }, input, { access, meta }) => {
     const spec = engine.reservations.fulfilJob(
@@ -144,14 +147,14 @@ export const fulfilMutation: Mutation<FulfilInput> = {
       input.fulfilmentId,
       changes(input),
       meta,
-      idempotencyKey('http:fulfil', input.reservationId, input.fulfilmentId),
+      fulfilKey(input),
     );
     return {
       shard: spec.shard,
       run: (context) => {
         requireReservationLocations(context, access, input.reservationId);
         const header = spec.run(context);
-        return withSteps(input.reservationId, { status: 200, body: reservationView(header) }, header);
+        return withSteps(input.reservationId, stepReply(header), header);
       },
     };
   },
@@ -162,7 +165,7 @@ export const releaseMutation: Mutation<ReleaseInput> = {
   scope: 'reservations:write',
   schema: ReleaseSchema,
   id: (input) => input.releaseId,
-  key: (input) => idempotencyKey('http:release', input.reservationId, input.releaseId),
+  key: releaseKey,
   locations: (input) => (input.lines ?? []).map((line) => line.location),
   plan: ({ engine }, input, { access, meta }) => {
     const spec = engine.reservations.releaseJob(
@@ -170,14 +173,14 @@ export const releaseMutation: Mutation<ReleaseInput> = {
       input.releaseId,
       changes(input),
       meta,
-      idempotencyKey('http:release', input.reservationId, input.releaseId),
+      releaseKey(input),
     );
     return {
       shard: spec.shard,
       run: (context) => {
         requireReservationLocations(context, access, input.reservationId);
         const header = spec.run(context);
-        return withSteps(input.reservationId, { status: 200, body: reservationView(header) }, header);
+        return withSteps(input.reservationId, stepReply(header), header);
       },
     };
   },
