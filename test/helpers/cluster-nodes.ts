@@ -17,6 +17,8 @@ export interface ClusterNodeOptions {
   readonly replicas?: number;
   readonly dataDir?: string;
   readonly settings?: Readonly<Record<string, string>>;
+  /** Every line the node writes, as it comes (the process keeps only the last 20,000 characters). */
+  readonly onLine?: (line: string) => void;
 }
 
 export interface TestNode {
@@ -31,6 +33,7 @@ export async function startNode(options: ClusterNodeOptions): Promise<TestNode> 
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), `stockledger-${options.id}-`));
   const process = new ServerProcess({
     dataDir,
+    ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     settings: {
       NATS_URL: options.natsUrl,
       STOCKLEDGER_NODE_ID: options.id,

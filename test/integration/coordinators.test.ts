@@ -296,7 +296,15 @@ describe('transfers', () => {
     await engine.close();
 
     const reopened = await openEngine(dataDir);
-    await eventually(() => reopened.transferHeader('T-3')?.status === 'arrived', 3_000, 'redelivery');
+    // The header is read from disk, the position from the resident actor, which takes the committed
+    // state a moment after the transaction is visible: wait for both.
+    await eventually(
+      () =>
+        reopened.transferHeader('T-3')?.status === 'arrived' &&
+        reopened.position('store-1', 'SKU-9').inTransit === 4,
+      3_000,
+      'redelivery',
+    );
     assert.equal(reopened.position('store-1', 'SKU-9').inTransit, 4);
     await eventually(
       () => [...reopened.store.outbox.getRange({})].length === 0,
